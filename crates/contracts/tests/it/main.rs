@@ -1,0 +1,7 @@
+//! Integration tests for `ply-contracts`: the checked-in artifacts are fresh (`artifacts`), the
+//! bindings encode and decode what the ABI says (`abi`), and they agree with the bytecode when it
+//! runs in an EVM (`evm`).
+
+mod abi;
+mod artifacts;
+mod evm;

@@ -1,0 +1,25 @@
+//! `ply bench`: benchmarks that print their figures, with the L1 baseline measured in the same
+//! run.
+
+use clap::{Args, Subcommand};
+
+mod l1;
+
+/// Options of `ply bench`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    #[command(subcommand)]
+    target: BenchTarget,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchTarget {
+    /// Native ETH transfers on the embedded L1 (in-process and JSON-RPC) and on anvil.
+    L1(l1::L1BenchArgs),
+}
+
+pub(crate) async fn run(args: BenchArgs) -> eyre::Result<()> {
+    match args.target {
+        BenchTarget::L1(a) => l1::run(a).await,
+    }
+}

@@ -1,0 +1,46 @@
+//! `ply`: the command-line entry point of the ply Layer 2 framework.
+//!
+//! Results go to stdout; logs (tracing) go to stderr.
+
+mod bench;
+mod devnet;
+mod l1;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// ply: Layer 2 systems for Ethereum, measured against the L1.
+#[derive(Debug, Parser)]
+#[command(name = "ply", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the embedded Ethereum L1 dev chain alone (JSON-RPC over HTTP and WebSocket).
+    L1(l1::L1Args),
+    /// Start the L1 (embedded, or --l1 URL), deploy ply's contracts and run until Ctrl-C.
+    Devnet(devnet::DevnetArgs),
+    /// Run a benchmark and print its figures.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> eyre::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::L1(args) => l1::run(args).await,
+            Command::Devnet(args) => devnet::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
+        }
+    })
+}

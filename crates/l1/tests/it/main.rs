@@ -6,11 +6,15 @@
 //! - `sender`: fee bumping, the fee cap and timeouts on a chain that mines only when asked;
 //! - `bad_input`: malformed requests and bad transactions against ply's server, over HTTP;
 //! - `ws`: `eth_subscribe` over WebSocket;
-//! - `rpc_client`: `RpcClient`'s errors for unusable URLs and unreachable nodes.
+//! - `rpc_client`: `RpcClient`'s errors for unusable URLs and unreachable nodes;
+//! - `persistence`: the chain kept in a directory survives reopening (`Chain::open`);
+//! - `inbox`: the `MessageInbox` contract on every backend, its logs and its hash chain.
 
 mod harness;
 
 mod bad_input;
+mod inbox;
+mod persistence;
 mod rpc_client;
 mod scenarios;
 mod sender;

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.30;
+
+import {Rollup} from "./Rollup.sol";
+import {
+    WITHDRAWAL_TREE_DEPTH as TREE_DEPTH,
+    MAX_WITHDRAWAL_LEAF_INDEX,
+    withdrawalLeaf,
+    withdrawalRootFromProof
+} from "./WithdrawalTree.sol";
+
+/// @title Bridge
+/// @author ply
+/// @notice The L1 side of a ply rollup's token bridge (docs/rollup.md). It holds the ETH and
+///         ERC-20 tokens deposited to the L2, keeps the **deposit queue** that the sequencer must
+///         consume in order (and by a deadline, which the `Rollup` enforces), and pays out
+///         withdrawals proven against the final output of a batch.
+/// @dev Token ids: `0` is ETH; ERC-20 tokens get ids `1, 2, ...` in order of registration.
+///
+///      Deposit `i` (0-based) is stored as
+///
+///          keccak256(abi.encode(uint256 i, address from, address to, uint32 token,
+///                               uint256 amount, uint64 timestamp))
+///
+///      together with its `timestamp` (`block.timestamp` of the deposit), and announced by
+///      `DepositQueued`.
+///
+///      Withdrawal `i` of batch `b` is the leaf
+///      `keccak256(abi.encode(uint256 b, uint256 i, address to, uint32 token, uint256 amount))` at
+///      position `i` of a depth-16 sparse Keccak Merkle tree whose root is the batch's withdrawal
+///      root (see `WithdrawalTree.sol`). It is paid once, to `to`, by `claimWithdrawal`; anyone may
+///      submit the claim.
+///
+///      The bridge is wired to its `Rollup` once, by its deployer, with `initialize`; until then
+///      it accepts token registrations but neither deposits nor claims.
+///
+///      Reentrancy: state changes precede every outgoing call (checks-effects-interactions), and
+///      the deposit and claim functions also hold a transient-storage lock, because an ERC-20
+///      deposit must call the token before it can record the deposit (it records the amount the
+///      bridge actually received).
+contract Bridge {
+    /// @notice The largest amount of one deposit: `2^128 - 1`, the ledger's `MAX_BALANCE`.
+    uint256 public constant MAX_DEPOSIT_AMOUNT = type(uint128).max;
+
+    /// @notice The largest ERC-20 token id: batches carry token ids in 15 bits (docs/rollup.md).
+    uint32 public constant MAX_TOKEN_ID = 0x7FFF;
+
+    /// @notice The token id of ETH.
+    uint32 public constant ETH_TOKEN = 0;
+
+    /// @notice The depth of every batch's withdrawal tree (16: up to 65,536 withdrawals a batch).
+    uint256 public constant WITHDRAWAL_TREE_DEPTH = TREE_DEPTH;
+
+    /// @notice The account that deployed the bridge, the only one allowed to call `initialize`.
+    address public immutable deployer;
+
+    /// @notice The rollup whose final outputs authorise withdrawals (zero until `initialize`).
+    Rollup public rollup;
+
+    /// @dev `_tokens[id - 1]` is the L1 address of ERC-20 token `id`.
+    address[] private _tokens;
+
+    /// @dev The token id of each registered ERC-20 (0 for unregistered addresses).
+    mapping(address l1Token => uint32 id) private _tokenIds;
+
+    /// @dev `_depositHashes[i]` is the hash of deposit `i` (see the contract's documentation).
+    bytes32[] private _depositHashes;
+
+    /// @dev `_depositTimestamps[i]` is the `block.timestamp` of deposit `i` (packed, 4 per slot).
+    uint64[] private _depositTimestamps;
+
+    /// @dev Claimed withdrawals: bit `leaf % 256` of `_claimed[batch][leaf / 256]`.
+    mapping(uint256 batchIndex => mapping(uint256 word => uint256 bits)) private _claimed;
+
+    /// @dev The reentrancy lock (transient: cleared at the end of every transaction).
+    bool private transient _locked;
+
+    /// @notice An ERC-20 token was registered.
+    /// @param token Its new token id (1, 2, ...).
+    /// @param l1Token Its L1 contract address.
+    event TokenRegistered(uint32 token, address l1Token);
+
+    /// @notice A deposit was appended to the queue.
+    /// @param index Its position in the queue (0-based, consecutive).
+    /// @param from The L1 account that paid it (`msg.sender`).
+    /// @param to The L2 account (address) credited with it.
+    /// @param token The token id (0 for ETH).
+    /// @param amount The amount, in the token's smallest unit.
+    /// @param timestamp `block.timestamp` of the deposit; the inclusion deadline counts from it.
+    event DepositQueued(
+        uint256 indexed index, address indexed from, address to, uint32 token, uint256 amount, uint64 timestamp
+    );
+
+    /// @notice A withdrawal was paid out.
+    /// @param batchIndex The batch whose withdrawal tree holds it.
+    /// @param leafIndex Its position in that tree.
+    /// @param to The L1 recipient, paid `amount` of `token`.
+    /// @param token The token id (0 for ETH).
+    /// @param amount The amount paid.
+    event WithdrawalClaimed(
+        uint256 indexed batchIndex, uint256 indexed leafIndex, address indexed to, uint32 token, uint256 amount
+    );
+
+    /// @notice The bridge was wired to its rollup.
+    /// @param rollup The rollup contract.
+    event Initialized(address rollup);
+
+    /// @notice Only the deployer may call this.
+    /// @param caller The account that called.
+    /// @param deployer The deployer.
+    error NotDeployer(address caller, address deployer);
+
+    /// @notice `initialize` was already called.
+    /// @param rollup The rollup the bridge is wired to.
+    error AlreadyInitialized(address rollup);
+
+    /// @notice The bridge is not wired to a rollup yet (`initialize` was not called).
+    error NotInitialized();
+
+    /// @notice The rollup passed to `initialize` is not a contract, or is wired to another bridge.
+    /// @param rollup The address given.
+    error InvalidRollup(address rollup);
+
+    /// @notice Only contracts (accounts with code) can be registered as tokens.
+    /// @param l1Token The address given.
+    error NotAContract(address l1Token);
+
+    /// @notice The token is registered already.
+    /// @param l1Token Its address.
+    /// @param token Its token id.
+    error TokenAlreadyRegistered(address l1Token, uint32 token);
+
+    /// @notice Every token id up to `MAX_TOKEN_ID` is taken.
+    /// @param max The largest token id.
+    error TooManyTokens(uint32 max);
+
+    /// @notice The ERC-20 token is not registered.
+    /// @param l1Token Its address.
+    error TokenNotRegistered(address l1Token);
+
+    /// @notice No token has this id.
+    /// @param token The token id.
+    error UnknownToken(uint32 token);
+
+    /// @notice Deposits of zero are refused.
+    error ZeroAmount();
+
+    /// @notice The deposit exceeds `MAX_DEPOSIT_AMOUNT`.
+    /// @param amount The amount.
+    /// @param max The largest accepted amount.
+    error AmountTooLarge(uint256 amount, uint256 max);
+
+    /// @notice Deposits to the zero address are refused (nobody could spend them on the L2).
+    error ZeroRecipient();
+
+    /// @notice The token's `transferFrom` failed: it reverted, returned false or returned garbage.
+    /// @param l1Token The token.
+    /// @param from The depositor.
+    /// @param amount The amount asked for.
+    error TransferFromFailed(address l1Token, address from, uint256 amount);
+
+    /// @notice The token's `balanceOf` failed (reverted or did not return one word).
+    /// @param l1Token The token.
+    error BalanceQueryFailed(address l1Token);
+
+    /// @notice The bridge's balance grew by another amount than the one deposited (e.g. a token
+    ///         that charges a fee on transfers); such tokens are not supported.
+    /// @param l1Token The token.
+    /// @param expected The amount deposited.
+    /// @param received The increase of the bridge's balance.
+    error AmountMismatch(address l1Token, uint256 expected, uint256 received);
+
+    /// @notice No deposit has this index.
+    /// @param index The index asked for.
+    /// @param count The number of deposits.
+    error DepositIndexOutOfRange(uint256 index, uint256 count);
+
+    /// @notice The leaf index is outside the depth-16 withdrawal tree.
+    /// @param leafIndex The index given.
+    /// @param max The largest leaf index (`2^16 - 1`).
+    error LeafIndexOutOfRange(uint256 leafIndex, uint256 max);
+
+    /// @notice A withdrawal proof must hold exactly `WITHDRAWAL_TREE_DEPTH` siblings.
+    /// @param length The number of siblings given.
+    /// @param expected The tree depth.
+    error InvalidProofLength(uint256 length, uint256 expected);
+
+    /// @notice The proof does not lead from the withdrawal's leaf to the batch's final withdrawal
+    ///         root.
+    /// @param batchIndex The batch.
+    /// @param leafIndex The leaf position.
+    error InvalidProof(uint256 batchIndex, uint256 leafIndex);
+
+    /// @notice This withdrawal was paid out already.
+    /// @param batchIndex The batch.
+    /// @param leafIndex The leaf position.
+    error AlreadyClaimed(uint256 batchIndex, uint256 leafIndex);
+
+    /// @notice Sending ETH to the recipient failed.
+    /// @param to The recipient.
+    /// @param amount The amount.
+    error EthTransferFailed(address to, uint256 amount);
+
+    /// @notice The token's `transfer` to the recipient failed.
+    /// @param l1Token The token.
+    /// @param to The recipient.
+    /// @param amount The amount.
+    error TokenTransferFailed(address l1Token, address to, uint256 amount);
+
+    /// @notice A deposit or claim was re-entered.
+    error Reentrancy();
+
+    /// @dev Holds the reentrancy lock for the duration of the function.
+    modifier nonReentrant() {
+        if (_locked) revert Reentrancy();
+        _locked = true;
+        _;
+        _locked = false;
+    }
+
+    /// @notice Creates an unwired bridge; its deployer wires it with `initialize`.
+    constructor() {
+        deployer = msg.sender;
+    }
+
+    /// @notice Wires the bridge to its rollup, once. Only the deployer may call it.
+    /// @dev The rollup must be a contract whose `bridge()` is this bridge.
+    /// @param rollup_ The rollup contract.
+    function initialize(Rollup rollup_) external {
+        if (msg.sender != deployer) revert NotDeployer(msg.sender, deployer);
+        if (address(rollup) != address(0)) revert AlreadyInitialized(address(rollup));
+        if (address(rollup_).code.length == 0) revert InvalidRollup(address(rollup_));
+        if (address(rollup_.bridge()) != address(this)) revert InvalidRollup(address(rollup_));
+        rollup = rollup_;
+        emit Initialized(address(rollup_));
+    }
+
+    // ------------------------------------------------------------------ tokens
+
+    /// @notice Registers an ERC-20 token, giving it the next token id. Anyone may register a
+    ///         token; each token once.
+    /// @param l1Token The token's L1 address; it must hold code.
+    /// @return token The new token id (1 for the first token).
+    function registerToken(address l1Token) external returns (uint32 token) {
+        if (l1Token.code.length == 0) revert NotAContract(l1Token);
+        uint32 existing = _tokenIds[l1Token];
+        if (existing != 0) revert TokenAlreadyRegistered(l1Token, existing);
+        uint256 count = _tokens.length;
+        if (count >= MAX_TOKEN_ID) revert TooManyTokens(MAX_TOKEN_ID);
+        token = uint32(count + 1);
+        _tokens.push(l1Token);
+        _tokenIds[l1Token] = token;
+        emit TokenRegistered(token, l1Token);
+    }
+
+    /// @notice The number of registered ERC-20 tokens (the largest token id).
+    /// @return The count.
+    function tokenCount() external view returns (uint256) {
+        return _tokens.length;
+    }
+
+    /// @notice The L1 address of a token id: `address(0)` for ETH (id 0).
+    /// @dev Reverts with `UnknownToken` for ids that are not registered.
+    /// @param token The token id.
+    /// @return The token's L1 address.
+    function tokenAddress(uint32 token) public view returns (address) {
+        if (token == ETH_TOKEN) return address(0);
+        if (token > _tokens.length) revert UnknownToken(token);
+        return _tokens[token - 1];
+    }
+
+    /// @notice The token id of an L1 token: 0 for `address(0)` (ETH).
+    /// @dev Reverts with `TokenNotRegistered` for addresses that are not registered.
+    /// @param l1Token The token's L1 address.
+    /// @return The token id.
+    function tokenId(address l1Token) external view returns (uint32) {
+        if (l1Token == address(0)) return ETH_TOKEN;
+        uint32 id = _tokenIds[l1Token];
+        if (id == 0) revert TokenNotRegistered(l1Token);
+        return id;
+    }
+
+    // ------------------------------------------------------------------ deposits
+
+    /// @notice Deposits `msg.value` wei of ETH to the L2 account `to`.
+    /// @param to The L2 recipient.
+    /// @return index The deposit's position in the queue.
+    function depositETH(address to) external payable nonReentrant returns (uint256 index) {
+        _requireInitialized();
+        _checkDeposit(to, msg.value);
+        index = _enqueue(to, ETH_TOKEN, msg.value);
+    }
+
+    /// @notice Deposits `amount` of a registered ERC-20 token to the L2 account `to`. The bridge
+    ///         takes the tokens with `transferFrom`, so approve it first.
+    /// @dev Refuses tokens whose `transferFrom` returns false, and tokens that deliver another
+    ///      amount than `amount` (fee-on-transfer tokens): the balance delta must equal `amount`.
+    /// @param l1Token The token's L1 address.
+    /// @param to The L2 recipient.
+    /// @param amount The amount, at least 1 and at most `MAX_DEPOSIT_AMOUNT`.
+    /// @return index The deposit's position in the queue.
+    function depositERC20(address l1Token, address to, uint256 amount)
+        external
+        nonReentrant
+        returns (uint256 index)
+    {
+        _requireInitialized();
+        _checkDeposit(to, amount);
+        uint32 token = _tokenIds[l1Token];
+        if (token == 0) revert TokenNotRegistered(l1Token);
+
+        uint256 before = _balanceOf(l1Token);
+        _transferFrom(l1Token, msg.sender, amount);
+        uint256 received = _balanceOf(l1Token) - before;
+        if (received != amount) revert AmountMismatch(l1Token, amount, received);
+
+        index = _enqueue(to, token, amount);
+    }
+
+    /// @notice The number of deposits queued so far; the next deposit gets this index.
+    /// @return The queue length.
+    function depositCount() external view returns (uint256) {
+        return _depositHashes.length;
+    }
+
+    /// @notice The hash of deposit `index` (see the contract's documentation).
+    /// @param index A deposit index, below `depositCount()`.
+    /// @return The deposit hash.
+    function depositHash(uint256 index) external view returns (bytes32) {
+        uint256 count = _depositHashes.length;
+        if (index >= count) revert DepositIndexOutOfRange(index, count);
+        return _depositHashes[index];
+    }
+
+    /// @notice The `block.timestamp` at which deposit `index` was queued.
+    /// @param index A deposit index, below `depositCount()`.
+    /// @return The timestamp, in seconds.
+    function depositTimestamp(uint256 index) external view returns (uint64) {
+        uint256 count = _depositTimestamps.length;
+        if (index >= count) revert DepositIndexOutOfRange(index, count);
+        return _depositTimestamps[index];
+    }
+
+    // ------------------------------------------------------------------ withdrawals
+
+    /// @notice Pays out withdrawal `leafIndex` of batch `batchIndex`: `amount` of `token` to `to`.
+    ///         Anyone may submit it; the recipient is fixed by the leaf. Each withdrawal is paid
+    ///         once.
+    /// @dev The batch's output must be final (`Rollup.finalizedWithdrawalRoot` reverts otherwise,
+    ///      and its error is passed on). The proof lists the 16 siblings from the leaf level up.
+    /// @param batchIndex The batch.
+    /// @param leafIndex The withdrawal's position in the batch's withdrawal tree.
+    /// @param to The L1 recipient.
+    /// @param token The token id (0 for ETH).
+    /// @param amount The amount.
+    /// @param proof The Merkle proof: 16 sibling hashes, leaf level first.
+    function claimWithdrawal(
+        uint256 batchIndex,
+        uint256 leafIndex,
+        address to,
+        uint32 token,
+        uint256 amount,
+        bytes32[] calldata proof
+    ) external nonReentrant {
+        Rollup rollup_ = _requireInitialized();
+        if (leafIndex > MAX_WITHDRAWAL_LEAF_INDEX) revert LeafIndexOutOfRange(leafIndex, MAX_WITHDRAWAL_LEAF_INDEX);
+        if (proof.length != TREE_DEPTH) revert InvalidProofLength(proof.length, TREE_DEPTH);
+
+        bytes32 root = rollup_.finalizedWithdrawalRoot(batchIndex);
+        bytes32 leaf = withdrawalLeaf(batchIndex, leafIndex, to, token, amount);
+        if (withdrawalRootFromProof(leaf, leafIndex, proof) != root) revert InvalidProof(batchIndex, leafIndex);
+
+        uint256 bit = 1 << (leafIndex & 0xff);
+        mapping(uint256 => uint256) storage words = _claimed[batchIndex];
+        uint256 bits = words[leafIndex >> 8];
+        if (bits & bit != 0) revert AlreadyClaimed(batchIndex, leafIndex);
+        words[leafIndex >> 8] = bits | bit;
+
+        emit WithdrawalClaimed(batchIndex, leafIndex, to, token, amount);
+
+        if (token == ETH_TOKEN) {
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert EthTransferFailed(to, amount);
+        } else {
+            address l1Token = tokenAddress(token);
+            _transfer(l1Token, to, amount);
+        }
+    }
+
+    /// @notice Whether withdrawal `leafIndex` of batch `batchIndex` was paid out.
+    /// @param batchIndex The batch.
+    /// @param leafIndex The withdrawal's position in the batch's withdrawal tree.
+    /// @return True once claimed.
+    function isClaimed(uint256 batchIndex, uint256 leafIndex) external view returns (bool) {
+        if (leafIndex > MAX_WITHDRAWAL_LEAF_INDEX) return false;
+        return _claimed[batchIndex][leafIndex >> 8] & (1 << (leafIndex & 0xff)) != 0;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _requireInitialized() private view returns (Rollup rollup_) {
+        rollup_ = rollup;
+        if (address(rollup_) == address(0)) revert NotInitialized();
+    }
+
+    function _checkDeposit(address to, uint256 amount) private pure {
+        if (to == address(0)) revert ZeroRecipient();
+        if (amount == 0) revert ZeroAmount();
+        if (amount > MAX_DEPOSIT_AMOUNT) revert AmountTooLarge(amount, MAX_DEPOSIT_AMOUNT);
+    }
+
+    /// @dev Appends deposit (msg.sender -> `to`, `token`, `amount`) to the queue.
+    function _enqueue(address to, uint32 token, uint256 amount) private returns (uint256 index) {
+        index = _depositHashes.length;
+        uint64 timestamp = uint64(block.timestamp);
+        _depositHashes.push(keccak256(abi.encode(index, msg.sender, to, token, amount, timestamp)));
+        _depositTimestamps.push(timestamp);
+        emit DepositQueued(index, msg.sender, to, token, amount, timestamp);
+    }
+
+    /// @dev The bridge's balance of `l1Token` (`balanceOf(this)`).
+    function _balanceOf(address l1Token) private view returns (uint256 balance) {
+        (bool ok, bytes memory ret) = l1Token.staticcall(abi.encodeWithSelector(0x70a08231, address(this)));
+        if (!ok || ret.length != 32) revert BalanceQueryFailed(l1Token);
+        balance = abi.decode(ret, (uint256));
+    }
+
+    /// @dev `transferFrom(from, this, amount)`, accepting tokens that return nothing (USDT style)
+    ///      and refusing those that revert or return anything but `true`.
+    function _transferFrom(address l1Token, address from, uint256 amount) private {
+        (bool ok, bytes memory ret) =
+            l1Token.call(abi.encodeWithSelector(0x23b872dd, from, address(this), amount));
+        if (!ok || !_returnedTrue(ret)) revert TransferFromFailed(l1Token, from, amount);
+    }
+
+    /// @dev `transfer(to, amount)`, with the same return-value rules as `_transferFrom`.
+    function _transfer(address l1Token, address to, uint256 amount) private {
+        (bool ok, bytes memory ret) = l1Token.call(abi.encodeWithSelector(0xa9059cbb, to, amount));
+        if (!ok || !_returnedTrue(ret)) revert TokenTransferFailed(l1Token, to, amount);
+    }
+
+    /// @dev True for empty return data or for exactly the ABI encoding of `true`.
+    function _returnedTrue(bytes memory ret) private pure returns (bool) {
+        if (ret.length == 0) return true;
+        return ret.length == 32 && abi.decode(ret, (uint256)) == 1;
+    }
+}

@@ -247,6 +247,8 @@ contract Bridge {
         if (existing != 0) revert TokenAlreadyRegistered(l1Token, existing);
         uint256 count = _tokens.length;
         if (count >= MAX_TOKEN_ID) revert TooManyTokens(MAX_TOKEN_ID);
+        // casting to uint32 is safe because count < MAX_TOKEN_ID (checked above)
+        // forge-lint: disable-next-line(unsafe-typecast)
         token = uint32(count + 1);
         _tokens.push(l1Token);
         _tokenIds[l1Token] = token;
@@ -299,11 +301,7 @@ contract Bridge {
     /// @param to The L2 recipient.
     /// @param amount The amount, at least 1 and at most `MAX_DEPOSIT_AMOUNT`.
     /// @return index The deposit's position in the queue.
-    function depositERC20(address l1Token, address to, uint256 amount)
-        external
-        nonReentrant
-        returns (uint256 index)
-    {
+    function depositERC20(address l1Token, address to, uint256 amount) external nonReentrant returns (uint256 index) {
         _requireInitialized();
         _checkDeposit(to, amount);
         uint32 token = _tokenIds[l1Token];
@@ -370,6 +368,7 @@ contract Bridge {
         bytes32 leaf = withdrawalLeaf(batchIndex, leafIndex, to, token, amount);
         if (withdrawalRootFromProof(leaf, leafIndex, proof) != root) revert InvalidProof(batchIndex, leafIndex);
 
+        // forge-lint: disable-next-line(incorrect-shift)
         uint256 bit = 1 << (leafIndex & 0xff);
         mapping(uint256 => uint256) storage words = _claimed[batchIndex];
         uint256 bits = words[leafIndex >> 8];
@@ -393,6 +392,7 @@ contract Bridge {
     /// @return True once claimed.
     function isClaimed(uint256 batchIndex, uint256 leafIndex) external view returns (bool) {
         if (leafIndex > MAX_WITHDRAWAL_LEAF_INDEX) return false;
+        // forge-lint: disable-next-line(incorrect-shift)
         return _claimed[batchIndex][leafIndex >> 8] & (1 << (leafIndex & 0xff)) != 0;
     }
 
@@ -428,8 +428,7 @@ contract Bridge {
     /// @dev `transferFrom(from, this, amount)`, accepting tokens that return nothing (USDT style)
     ///      and refusing those that revert or return anything but `true`.
     function _transferFrom(address l1Token, address from, uint256 amount) private {
-        (bool ok, bytes memory ret) =
-            l1Token.call(abi.encodeWithSelector(0x23b872dd, from, address(this), amount));
+        (bool ok, bytes memory ret) = l1Token.call(abi.encodeWithSelector(0x23b872dd, from, address(this), amount));
         if (!ok || !_returnedTrue(ret)) revert TransferFromFailed(l1Token, from, amount);
     }
 

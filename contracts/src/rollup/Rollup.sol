@@ -90,7 +90,9 @@ contract Rollup {
     /// @param prevDepositCount Deposits consumed before it: its deposits are those from this index...
     /// @param newDepositCount ...up to (excluding) this one.
     /// @param dataHash `keccak256(data)` of the batch data.
-    event BatchAppended(uint256 indexed batchIndex, uint256 prevDepositCount, uint256 newDepositCount, bytes32 dataHash);
+    event BatchAppended(
+        uint256 indexed batchIndex, uint256 prevDepositCount, uint256 newDepositCount, bytes32 dataHash
+    );
 
     /// @notice An output was proposed.
     /// @param batchIndex The batch it is the output of.
@@ -226,15 +228,20 @@ contract Rollup {
         if (newDepositCount < prevDepositCount) revert DepositCountDecreased(newDepositCount, prevDepositCount);
         uint256 queued = bridge.depositCount();
         if (newDepositCount > queued) revert DepositCountTooHigh(newDepositCount, queued);
-        if (
-            newDepositCount < queued
-                && block.timestamp > uint256(bridge.depositTimestamp(newDepositCount)) + inclusionDeadline
-        ) revert DepositOverdue(newDepositCount);
+        if (newDepositCount < queued) {
+            uint256 deadline = uint256(bridge.depositTimestamp(newDepositCount)) + inclusionDeadline;
+            // The deadline is a protocol rule in L1 time (docs/rollup.md), so block.timestamp it is.
+            // forge-lint: disable-next-line(block-timestamp)
+            if (block.timestamp > deadline) revert DepositOverdue(newDepositCount);
+        }
 
         bytes32 dataHash = keccak256(data);
         _batchHashes[batchIndex] = keccak256(abi.encode(batchIndex, prevDepositCount, newDepositCount, dataHash));
-        // Fits: batch indices are consecutive from 0, and the queue is shorter than 2^192.
+        // casting is safe because batch indices are consecutive from 0 (2^64 batches cannot be
+        // appended) and newDepositCount <= bridge.depositCount(), an array length (< 2^64)
+        // forge-lint: disable-next-line(unsafe-typecast)
         _batchCount = uint64(batchIndex + 1);
+        // forge-lint: disable-next-line(unsafe-typecast)
         _consumedDeposits = uint192(newDepositCount);
         emit BatchAppended(batchIndex, prevDepositCount, newDepositCount, dataHash);
     }
@@ -313,6 +320,8 @@ contract Rollup {
     /// @return True when final; false for batches without an output.
     function isFinal(uint256 batchIndex) public view returns (bool) {
         if (batchIndex >= _outputCount) return false;
+        // The challenge window is a protocol rule in L1 time.
+        // forge-lint: disable-next-line(block-timestamp)
         return block.timestamp >= uint256(_outputs[batchIndex].proposedAt) + challengeWindow;
     }
 
@@ -368,6 +377,7 @@ contract Rollup {
         if (batchIndex >= _outputCount) revert OutputNotProposed(batchIndex);
         out = _outputs[batchIndex];
         uint256 finalAt = uint256(out.proposedAt) + challengeWindow;
+        // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < finalAt) revert OutputNotFinal(batchIndex, finalAt);
     }
 }

@@ -13,7 +13,7 @@ pragma solidity ^0.8.30;
 uint256 constant WITHDRAWAL_TREE_DEPTH = 16;
 
 /// @dev The largest leaf position of a batch's withdrawal tree (`2^16 - 1`).
-uint256 constant MAX_WITHDRAWAL_LEAF_INDEX = (1 << WITHDRAWAL_TREE_DEPTH) - 1;
+uint256 constant MAX_WITHDRAWAL_LEAF_INDEX = 0xFFFF;
 
 /// @dev The leaf of withdrawal `leafIndex` of batch `batchIndex`:
 ///      `keccak256(abi.encode(batchIndex, leafIndex, to, token, amount))`.

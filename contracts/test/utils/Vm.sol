@@ -15,6 +15,15 @@ interface Vm {
         address emitter;
     }
 
+    /// @notice Gas figures of a call, from the callee's perspective (see `lastCallGas`).
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
     // ---- environment ----
 
     /// @notice Sets the balance of `account` to `newBalance`.
@@ -35,6 +44,13 @@ interface Vm {
     function addr(uint256 privateKey) external pure returns (address keyAddr);
     /// @notice Names an address in traces.
     function label(address account, string calldata newLabel) external;
+
+    // ---- gas ----
+
+    /// @notice The gas figures of the last call made by the test (callee perspective: the gas the
+    ///         called frame used, without the caller's call overhead or the transaction's
+    ///         intrinsic cost).
+    function lastCallGas() external view returns (Gas memory gas);
 
     // ---- fuzzing ----
 
@@ -89,4 +105,10 @@ interface Vm {
     function assertEq(bytes32[] calldata left, bytes32[] calldata right) external pure;
     /// @notice Fails unless `left != right`.
     function assertNotEq(bytes32 left, bytes32 right) external pure;
+    /// @notice Fails unless `left <= right`.
+    function assertLe(uint256 left, uint256 right) external pure;
+    /// @notice Fails unless `left <= right`, with `error` in the message.
+    function assertLe(uint256 left, uint256 right, string calldata error) external pure;
+    /// @notice Fails unless `left > right`.
+    function assertGt(uint256 left, uint256 right) external pure;
 }

@@ -54,6 +54,49 @@ pub mod bindings {
     //! - `<Name>Instance`, `new(address, provider)` and `deploy(provider, ...)` for talking to a
     //!   deployed contract through an alloy provider.
 
+    // `Rollup`'s constructor takes seven parameters, so its generated `deploy(provider, ...)`
+    // functions take eight.
+    #![allow(clippy::too_many_arguments)]
+
+    alloy::sol!(
+        /// The L1 side of a rollup's token bridge: holds deposited ETH and ERC-20 tokens
+        /// (token 0 is ETH; ERC-20s get ids 1, 2, ... through `registerToken`), keeps the
+        /// deposit queue (deposit `i` is stored as `keccak256(abi.encode(i, from, to, token,
+        /// amount, timestamp))` with its timestamp and announced by `DepositQueued`), and pays
+        /// withdrawals proven against a batch's final withdrawal root (`claimWithdrawal`, once
+        /// each). Wired to its `Rollup` once by its deployer (`initialize`).
+        ///
+        /// Source: `contracts/src/rollup/Bridge.sol`; formats in `docs/rollup.md`.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Bridge,
+        "artifacts/Bridge.json"
+    );
+
+    alloy::sol!(
+        /// The L1 contract of the optimistic rollup: the sequencer appends batches
+        /// (`appendBatch(newDepositCount, data)`, committed as `keccak256(abi.encode(batchIndex,
+        /// prevDepositCount, newDepositCount, keccak256(data)))`, consuming the bridge's deposit
+        /// queue by the inclusion deadline), the proposer posts each batch's output with a bond
+        /// (`proposeOutput`), and outputs become final after the challenge window.
+        ///
+        /// Source: `contracts/src/rollup/Rollup.sol`; formats in `docs/rollup.md`.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Rollup,
+        "artifacts/Rollup.json"
+    );
+
+    alloy::sol!(
+        /// A minimal ERC-20 token for tests and the devnet; anyone can `mint`.
+        ///
+        /// Source: `contracts/src/test/TestToken.sol`.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        TestToken,
+        "artifacts/TestToken.json"
+    );
+
     alloy::sol!(
         /// The L1 message inbox: anyone appends a message (a non-empty payload of at most
         /// `maxMessageSize()` bytes, optionally with ETH) to an ordered queue; message `i` extends
@@ -68,23 +111,33 @@ pub mod bindings {
     );
 }
 
-pub use bindings::MessageInbox;
+pub use bindings::{Bridge, MessageInbox, Rollup, TestToken};
 
 /// Every contract under `contracts/src` that has a checked-in artifact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Contract {
+    /// [`Bridge`]: the rollup's L1 token bridge and deposit queue.
+    Bridge,
     /// [`MessageInbox`]: the L1 message queue.
     MessageInbox,
+    /// [`Rollup`]: the optimistic rollup's batches and outputs.
+    Rollup,
+    /// [`TestToken`]: a freely mintable ERC-20 for tests and the devnet.
+    TestToken,
 }
 
 impl Contract {
     /// All contracts, in name order.
-    pub const ALL: &'static [Contract] = &[Contract::MessageInbox];
+    pub const ALL: &'static [Contract] =
+        &[Contract::Bridge, Contract::MessageInbox, Contract::Rollup, Contract::TestToken];
 
     /// The contract's name, as in Solidity and in its artifact's file name.
     pub const fn name(self) -> &'static str {
         match self {
+            Contract::Bridge => "Bridge",
             Contract::MessageInbox => "MessageInbox",
+            Contract::Rollup => "Rollup",
+            Contract::TestToken => "TestToken",
         }
     }
 
@@ -92,14 +145,20 @@ impl Contract {
     /// ABI-encoded constructor arguments, if any.
     pub fn bytecode(self) -> &'static Bytes {
         match self {
+            Contract::Bridge => &Bridge::BYTECODE,
             Contract::MessageInbox => &MessageInbox::BYTECODE,
+            Contract::Rollup => &Rollup::BYTECODE,
+            Contract::TestToken => &TestToken::BYTECODE,
         }
     }
 
     /// The runtime bytecode: the code a deployment leaves at the contract's address.
     pub fn deployed_bytecode(self) -> &'static Bytes {
         match self {
+            Contract::Bridge => &Bridge::DEPLOYED_BYTECODE,
             Contract::MessageInbox => &MessageInbox::DEPLOYED_BYTECODE,
+            Contract::Rollup => &Rollup::DEPLOYED_BYTECODE,
+            Contract::TestToken => &TestToken::DEPLOYED_BYTECODE,
         }
     }
 
@@ -107,7 +166,10 @@ impl Contract {
     /// `deployedBytecode.object`.
     pub const fn artifact_json(self) -> &'static str {
         match self {
+            Contract::Bridge => include_str!("../artifacts/Bridge.json"),
             Contract::MessageInbox => include_str!("../artifacts/MessageInbox.json"),
+            Contract::Rollup => include_str!("../artifacts/Rollup.json"),
+            Contract::TestToken => include_str!("../artifacts/TestToken.json"),
         }
     }
 

@@ -1,0 +1,402 @@
+//! The rollup's L1-facing services around the sequencer: the batcher (packs sealed L2 blocks
+//! into batches and appends them to the Rollup contract), the proposer (posts each batch's
+//! output with its bond), the finalizer (marks outputs final once their challenge window has
+//! passed) and the deposit watcher (hands confirmed L1 deposits to the sequencer). Also the
+//! deployment of the rollup's contracts.
+
+use crate::{
+    Error, Result,
+    batch::{self, Batch, BatchBlock, BatchTx},
+    config::{BatchLimits, RollupConfig},
+    sequencer::{L2Block, PostedBatch, Sequencer},
+};
+use alloy::{
+    primitives::{Address, B256, Bytes, U256},
+    rpc::types::TransactionRequest,
+    sol_types::{SolCall, SolConstructor, SolEvent},
+};
+use ply_contracts::{Bridge, Rollup};
+use ply_l1::client::{DynL1Client, TxSender};
+use ply_ledger::{Tx, WithdrawalRecord, WithdrawalTree};
+use std::{sync::Arc, time::Duration};
+
+/// The rollup's contracts on L1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RollupContracts {
+    /// The bridge: deposit queue, token registry, withdrawal claims.
+    pub bridge: Address,
+    /// The rollup: batches and outputs.
+    pub rollup: Address,
+}
+
+/// Parameters of a rollup deployment.
+#[derive(Debug, Clone)]
+pub struct DeployParams {
+    /// Who may append batches.
+    pub sequencer: Address,
+    /// Who may propose outputs.
+    pub proposer: Address,
+    /// Bond per output, in wei.
+    pub bond: U256,
+    /// Seconds until an output is final.
+    pub challenge_window: u64,
+    /// Seconds within which a deposit must be included.
+    pub inclusion_deadline: u64,
+    /// The L2 chain id.
+    pub l2_chain_id: u64,
+}
+
+/// Deploys the Bridge and the Rollup and wires them together.
+pub async fn deploy(deployer: &TxSender, params: &DeployParams) -> Result<RollupContracts> {
+    let bridge = deployer.deploy(Bridge::BYTECODE.clone()).await?;
+    let constructor = Rollup::constructorCall {
+        bridge_: bridge,
+        sequencer_: params.sequencer,
+        proposer_: params.proposer,
+        bond_: params.bond,
+        challengeWindow_: params.challenge_window,
+        inclusionDeadline_: params.inclusion_deadline,
+        l2ChainId_: params.l2_chain_id,
+    };
+    let mut code = Rollup::BYTECODE.to_vec();
+    code.extend_from_slice(&constructor.abi_encode());
+    let rollup = deployer.deploy(code.into()).await?;
+    call(deployer, bridge, Bridge::initializeCall { rollup_: rollup }.abi_encode()).await?;
+    Ok(RollupContracts { bridge, rollup })
+}
+
+/// Sends a contract call and fails on a reverted receipt.
+pub async fn call(sender: &TxSender, to: Address, data: Vec<u8>) -> Result<B256> {
+    let receipt = sender
+        .send_and_check(TransactionRequest::default().to(to).input(Bytes::from(data).into()))
+        .await?;
+    Ok(receipt.transaction_hash)
+}
+
+/// The batch form of sealed blocks.
+pub fn batch_of(blocks: &[Arc<L2Block>]) -> Batch {
+    Batch {
+        blocks: blocks
+            .iter()
+            .map(|b| BatchBlock {
+                timestamp: b.timestamp,
+                deposits: b.deposits.len() as u16,
+                txs: b.txs.iter().map(|t| t.packed.clone()).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The withdrawals of `blocks` as batch `index` records them (execution order).
+pub fn withdrawals_of(index: u64, blocks: &[Arc<L2Block>]) -> Vec<WithdrawalRecord> {
+    let mut records = Vec::new();
+    for tx in blocks.iter().flat_map(|b| &b.txs) {
+        if let Tx::Withdrawal(w) = &tx.tx.tx {
+            records.push(WithdrawalRecord {
+                batch_index: index,
+                position: records.len() as u32,
+                from: w.from,
+                to: w.to,
+                token: w.token,
+                amount: w.amount,
+            });
+        }
+    }
+    records
+}
+
+/// How many of `blocks` (from the front) the next batch takes under `limits`, if a batch is
+/// due now (`oldest_age` is how long the first block has waited).
+pub fn next_batch_size(blocks: &[Arc<L2Block>], limits: &BatchLimits, oldest_age: Duration) -> Option<usize> {
+    let mut txs = 0;
+    let mut bytes = 5;
+    let mut withdrawals = 0u64;
+    for (i, block) in blocks.iter().enumerate() {
+        let block_bytes = batch::BLOCK_HEADER_SIZE
+            + block.txs.iter().map(|t| packed_size(&t.packed)).sum::<usize>();
+        let block_withdrawals = block.txs.iter().filter(|t| t.tx.tx.is_withdrawal()).count() as u64;
+        if i > 0
+            && (bytes + block_bytes > limits.max_bytes
+                || withdrawals + block_withdrawals > ply_ledger::MAX_WITHDRAWALS_PER_BATCH)
+        {
+            return Some(i);
+        }
+        txs += block.txs.len();
+        bytes += block_bytes;
+        withdrawals += block_withdrawals;
+        if txs >= limits.max_txs || bytes >= limits.max_bytes {
+            return Some(i + 1);
+        }
+    }
+    (!blocks.is_empty() && oldest_age >= limits.max_age).then_some(blocks.len())
+}
+
+fn packed_size(tx: &BatchTx) -> usize {
+    match tx {
+        BatchTx::Transfer { to: batch::Recipient::New(_), .. } => batch::TRANSFER_SIZE + 20,
+        BatchTx::Transfer { .. } => batch::TRANSFER_SIZE,
+        BatchTx::Withdrawal { .. } => batch::TRANSFER_SIZE - 3 + 20,
+    }
+}
+
+/// Keys and knobs of the L1-facing services.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The rollup's parameters.
+    pub rollup: RollupConfig,
+    /// The contracts.
+    pub contracts: RollupContracts,
+    /// The output bond, in wei.
+    pub bond: U256,
+    /// How often the services poll.
+    pub poll: Duration,
+}
+
+/// Posts batches and their outputs, and marks outputs final. Runs until the task is aborted.
+pub async fn run_batcher(
+    sequencer: Sequencer,
+    batcher: Arc<TxSender>,
+    proposer: Arc<TxSender>,
+    config: ServiceConfig,
+) -> Result<()> {
+    let client = batcher.client().clone();
+    let mut posted = sequencer.batches().await?;
+    let mut next_block = posted.last().map_or(0, |b| b.last_block + 1);
+    let mut waiting_since = tokio::time::Instant::now();
+    loop {
+        // Outputs first: a batch that was appended but whose output was not proposed (a crash
+        // between the two) is proposed before anything new is posted.
+        for batch in posted.iter_mut().filter(|b| !b.proposed) {
+            propose(&proposer, &config, batch).await?;
+            sequencer.record_batch(batch.clone()).await?;
+        }
+        finalize(&client, &config, &sequencer, &mut posted).await?;
+
+        let blocks = sequencer.blocks_from(next_block).await?;
+        if blocks.is_empty() {
+            waiting_since = tokio::time::Instant::now();
+        }
+        match next_batch_size(&blocks, &config.rollup.batch, waiting_since.elapsed()) {
+            Some(n) => {
+                let batch = post(&batcher, &config, &sequencer, &blocks[..n], posted.len() as u64).await?;
+                next_block = batch.last_block + 1;
+                posted.push(batch);
+                waiting_since = tokio::time::Instant::now();
+            }
+            None => tokio::time::sleep(config.poll).await,
+        }
+    }
+}
+
+async fn post(
+    batcher: &TxSender,
+    config: &ServiceConfig,
+    sequencer: &Sequencer,
+    blocks: &[Arc<L2Block>],
+    index: u64,
+) -> Result<PostedBatch> {
+    let data = batch::encode(&batch_of(blocks))?;
+    let last_deposit = blocks
+        .iter()
+        .flat_map(|b| &b.deposits)
+        .map(|d| d.queue_index + 1)
+        .max();
+    let previous = sequencer.batches().await?.last().map_or(0, |b| b.new_deposit_count);
+    let new_deposit_count = last_deposit.unwrap_or(previous);
+    let calldata = Rollup::appendBatchCall {
+        newDepositCount: U256::from(new_deposit_count),
+        data: data.clone().into(),
+    }
+    .abi_encode();
+    let l1_tx = call(batcher, config.contracts.rollup, calldata).await?;
+    let receipt = batcher
+        .client()
+        .receipt(l1_tx)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("no receipt for batch transaction {l1_tx}")))?;
+    let appended = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|log| Rollup::BatchAppended::decode_log(&log.inner).ok())
+        .ok_or_else(|| Error::Invalid("appendBatch emitted no BatchAppended".into()))?;
+    let chain_index: u64 = appended.batchIndex.to();
+    if chain_index != index {
+        return Err(Error::Invalid(format!(
+            "L1 numbered the batch {chain_index}, the batcher expected {index}: another batcher \
+             is posting, or the sequencer's records are behind L1"
+        )));
+    }
+    let withdrawals = withdrawals_of(index, blocks);
+    let withdrawal_root = WithdrawalTree::new(&withdrawals)?.root();
+    let last = blocks.last().expect("a batch has blocks");
+    let batch = PostedBatch {
+        index,
+        first_block: blocks[0].number,
+        last_block: last.number,
+        new_deposit_count,
+        l1_tx,
+        state_root: last.state_root,
+        withdrawal_root,
+        withdrawals,
+        proposed: false,
+        finalized: false,
+    };
+    sequencer.record_batch(batch.clone()).await?;
+    tracing::info!(
+        batch = index,
+        blocks = blocks.len(),
+        txs = blocks.iter().map(|b| b.txs.len()).sum::<usize>(),
+        bytes = data.len(),
+        gas = receipt.gas_used,
+        "batch appended"
+    );
+    Ok(batch)
+}
+
+async fn propose(proposer: &TxSender, config: &ServiceConfig, batch: &mut PostedBatch) -> Result<()> {
+    let calldata = Rollup::proposeOutputCall {
+        batchIndex: U256::from(batch.index),
+        stateRoot: batch.state_root,
+        withdrawalRoot: batch.withdrawal_root,
+    }
+    .abi_encode();
+    let req = TransactionRequest::default()
+        .to(config.contracts.rollup)
+        .value(config.bond)
+        .input(Bytes::from(calldata).into());
+    proposer.send_and_check(req).await?;
+    batch.proposed = true;
+    tracing::info!(batch = batch.index, root = %batch.state_root, "output proposed");
+    Ok(())
+}
+
+async fn finalize(
+    client: &DynL1Client,
+    config: &ServiceConfig,
+    sequencer: &Sequencer,
+    posted: &mut [PostedBatch],
+) -> Result<()> {
+    for batch in posted.iter_mut().filter(|b| b.proposed && !b.finalized) {
+        let calldata = Rollup::isFinalCall { batchIndex: U256::from(batch.index) }.abi_encode();
+        let req = TransactionRequest::default()
+            .to(config.contracts.rollup)
+            .input(Bytes::from(calldata).into());
+        let out = client.call(&req, alloy::eips::BlockId::latest()).await?;
+        let is_final = Rollup::isFinalCall::abi_decode_returns(&out)
+            .map_err(|e| Error::Invalid(format!("isFinal returned garbage: {e}")))?;
+        if !is_final {
+            // Outputs finalize in order.
+            break;
+        }
+        batch.finalized = true;
+        sequencer.record_batch(batch.clone()).await?;
+        tracing::info!(batch = batch.index, "output final");
+    }
+    Ok(())
+}
+
+/// Hands confirmed L1 deposits to the sequencer: follows the L1 from `start_block` at the
+/// rollup's confirmation depth and reads the bridge's `DepositQueued` events. Restarting from
+/// an earlier block is harmless: the sequencer ignores deposits it already has.
+pub async fn run_deposit_watcher(
+    sequencer: Sequencer,
+    client: DynL1Client,
+    config: ServiceConfig,
+    start_block: u64,
+) -> Result<()> {
+    let reader = crate::l1::L1Reader::new(client.clone(), config.contracts.bridge, config.contracts.rollup);
+    let mut follower = ply_l1::client::BlockFollower::new(
+        client.clone(),
+        config.rollup.l1_confirmations,
+        start_block,
+    );
+    loop {
+        let range = match follower.wait_for_next(config.poll).await {
+            Ok(range) => range,
+            Err(ply_l1::Error::Reorg { resume_from, .. }) => {
+                tracing::warn!(resume_from, "L1 reorg under the deposit watcher; rereading");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let deposits = reader.deposits_in(range).await?;
+        if !deposits.is_empty() {
+            tracing::debug!(count = deposits.len(), "deposits confirmed on L1");
+            sequencer.queue_deposits(deposits).await?;
+        }
+    }
+}
+
+/// The signers of the rollup's L1 roles.
+#[derive(Debug, Clone)]
+pub struct NodeKeys {
+    /// Appends batches (the Rollup's `sequencer`).
+    pub batcher: alloy::signers::local::PrivateKeySigner,
+    /// Proposes outputs (the Rollup's `proposer`).
+    pub proposer: alloy::signers::local::PrivateKeySigner,
+}
+
+/// A running rollup node: sequencer, its JSON-RPC API, batcher/proposer/finalizer and deposit
+/// watcher. Dropping it stops the services.
+#[derive(Debug)]
+pub struct RollupNode {
+    /// The sequencer handle.
+    pub sequencer: Sequencer,
+    /// Where the JSON-RPC API listens.
+    pub rpc_addr: std::net::SocketAddr,
+    server: jsonrpsee::server::ServerHandle,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RollupNode {
+    /// Starts every service. `data_dir` holds the sequencer's log; `l1_start_block` is where
+    /// the deposit watcher starts reading (the contracts' deployment block).
+    pub async fn start(
+        client: DynL1Client,
+        config: ServiceConfig,
+        keys: NodeKeys,
+        data_dir: &std::path::Path,
+        rpc_addr: std::net::SocketAddr,
+        l1_start_block: u64,
+    ) -> Result<Self> {
+        let sequencer = Sequencer::start(&config.rollup, data_dir)?;
+        let (rpc_addr, server) = crate::sequencer::rpc::serve(sequencer.clone(), rpc_addr).await?;
+        let batcher = Arc::new(TxSender::new(client.clone(), keys.batcher));
+        let proposer = Arc::new(TxSender::new(client.clone(), keys.proposer));
+        let mut tasks = Vec::new();
+        {
+            let (sequencer, config) = (sequencer.clone(), config.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = run_batcher(sequencer, batcher, proposer, config).await {
+                    tracing::error!(error = %e, "batcher stopped");
+                }
+            }));
+        }
+        {
+            let (sequencer, config, client) = (sequencer.clone(), config.clone(), client.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = run_deposit_watcher(sequencer, client, config, l1_start_block).await {
+                    tracing::error!(error = %e, "deposit watcher stopped");
+                }
+            }));
+        }
+        Ok(Self { sequencer, rpc_addr, server, tasks })
+    }
+
+    /// Stops the services and the API, then the sequencer (closing its database).
+    pub async fn stop(self) {
+        let sequencer = self.sequencer.clone();
+        drop(self);
+        sequencer.shutdown().await;
+    }
+}
+
+impl Drop for RollupNode {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        let _ = self.server.stop();
+    }
+}

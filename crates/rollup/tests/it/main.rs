@@ -1,0 +1,3 @@
+//! Integration tests of the rollup backbone (one binary).
+
+mod sequencer;

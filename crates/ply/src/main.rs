@@ -5,6 +5,7 @@
 mod bench;
 mod devnet;
 mod l1;
+mod rollup;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -23,11 +24,23 @@ enum Command {
     L1(l1::L1Args),
     /// Start the L1 (embedded, or --l1 URL), deploy ply's contracts and run until Ctrl-C.
     Devnet(devnet::DevnetArgs),
+    /// The optimistic rollup: deposit, transfer, withdraw, claim, balance, status.
+    Rollup(rollup::RollupArgs),
     /// Run a benchmark and print its figures.
     Bench(bench::BenchArgs),
 }
 
-fn main() -> eyre::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> eyre::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -41,6 +54,7 @@ fn main() -> eyre::Result<()> {
             Command::L1(args) => l1::run(args).await,
             Command::Devnet(args) => devnet::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Rollup(args) => rollup::run(args).await,
         }
     })
 }

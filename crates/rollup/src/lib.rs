@@ -4,3 +4,12 @@
 //! data alone and checks every output. Formats are specified in `docs/rollup.md`.
 
 pub mod batch;
+pub mod config;
+pub mod derivation;
+pub mod error;
+pub mod l1;
+pub mod node;
+pub mod sequencer;
+
+pub use config::{BatchLimits, RollupConfig};
+pub use error::{Error, Result};

@@ -202,7 +202,7 @@ impl Chain {
     /// Creates a chain in memory, with a genesis block holding `config.genesis_accounts`.
     pub fn new(config: ChainConfig) -> Self {
         let mut chain = Self::empty(config);
-        chain.init_genesis();
+        chain.init_genesis().expect("an in-memory chain has no store to fail");
         chain
     }
 
@@ -224,6 +224,17 @@ impl Chain {
                 chain.db = loaded.db;
                 chain.time_offset = loaded.time_offset;
                 for (block, diff) in loaded.blocks {
+                    let expected = chain.blocks.len() as u64;
+                    let parent = chain.blocks.last().map_or(B256::ZERO, |b| b.hash);
+                    if block.number() != expected || block.header.parent_hash != parent {
+                        return Err(Error::Storage(format!(
+                            "{}: block {} does not follow block {} (hash {parent}): the chain \
+                             database is damaged",
+                            dir.display(),
+                            block.number(),
+                            expected.saturating_sub(1)
+                        )));
+                    }
                     chain.index_block(Arc::new(block), diff);
                 }
                 if chain.blocks.is_empty() {
@@ -234,7 +245,7 @@ impl Chain {
             None => {
                 store.init(chain.config.chain_id)?;
                 chain.store = Some(store);
-                chain.init_genesis();
+                chain.init_genesis()?;
             }
         }
         Ok(chain)
@@ -260,7 +271,7 @@ impl Chain {
         }
     }
 
-    fn init_genesis(&mut self) {
+    fn init_genesis(&mut self) -> Result<()> {
         for (address, balance) in &self.config.genesis_accounts {
             self.db.insert_account_info(
                 *address,
@@ -298,7 +309,7 @@ impl Chain {
         };
         let block =
             MinedBlock { hash: header.hash_slow(), header, transactions: vec![], receipts: vec![] };
-        self.commit_block(block, genesis_accounts);
+        self.commit_block(block, genesis_accounts)
     }
 
     /// The configuration this chain runs with.
@@ -329,6 +340,10 @@ impl Chain {
     /// The base fee the next block will charge.
     pub fn next_base_fee(&self) -> u64 {
         let parent = &self.head().header;
+        if parent.number == 0 {
+            // The block after genesis charges the configured base fee, as anvil does.
+            return self.config.initial_base_fee;
+        }
         calc_next_block_base_fee(
             parent.gas_used,
             parent.gas_limit,
@@ -677,23 +692,26 @@ impl Chain {
         };
         let block =
             MinedBlock { hash: header.hash_slow(), header, transactions: included, receipts };
-        self.commit_block(block, diff);
-        Ok(())
+        self.commit_block(block, diff)
     }
 
     /// Appends a block that was executed into `self.db`: indexes it, persists it and tells
     /// subscribers.
-    fn commit_block(&mut self, block: MinedBlock, diff: StateDiff) {
+    fn commit_block(&mut self, block: MinedBlock, diff: StateDiff) -> Result<()> {
         let block = Arc::new(block);
         if let Some(store) = &self.store
             && let Err(e) = store.append_block(&block, &diff, &self.db, self.time_offset)
         {
-            // The in-memory chain stays consistent; the error is surfaced in logs because the
-            // block is already executed. A node with a failing disk should be stopped.
+            // Nothing is acknowledged that is not on disk: undo the block's execution, so that
+            // memory and disk agree, and report the failure to whoever is waiting for it.
             tracing::error!(block = block.number(), error = %e, "failed to persist block");
+            diff.undo(&mut self.db);
+            self.roots.clear();
+            return Err(e);
         }
         self.index_block(block.clone(), diff);
         let _ = self.events.send(block);
+        Ok(())
     }
 
     fn index_block(&mut self, block: Arc<MinedBlock>, diff: StateDiff) {

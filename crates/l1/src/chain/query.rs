@@ -224,12 +224,15 @@ impl Chain {
         } else {
             BlockTransactions::Hashes(block.transactions.iter().map(|t| t.hash).collect())
         };
-        let size = alloy::rlp::Encodable::length(&block.header)
-            + block
-                .transactions
-                .iter()
-                .map(|t| alloy::eips::Encodable2718::encode_2718_len(t.tx.as_ref()))
-                .sum::<usize>();
+        // The size of the RLP block: [header, transactions, ommers, withdrawals].
+        let size = alloy::rlp::Encodable::length(&alloy::consensus::Block {
+            header: block.header.clone(),
+            body: alloy::consensus::BlockBody::<alloy::consensus::TxEnvelope> {
+                transactions: block.transactions.iter().map(|t| t.tx.as_ref().clone()).collect(),
+                ommers: vec![],
+                withdrawals: Some(Default::default()),
+            },
+        });
         Some(Block {
             header: RpcHeader {
                 hash: block.hash,
@@ -287,13 +290,17 @@ impl Chain {
                 let head = self.block_number();
                 let resolve = |tag: Option<BlockNumberOrTag>| match tag {
                     None => Ok(head),
-                    Some(BlockNumberOrTag::Number(n)) if n > head => {
-                        Err(Error::InvalidRequest(format!(
-                            "block range extends beyond the head block: block {n} > head {head}"
-                        )))
-                    }
+                    Some(BlockNumberOrTag::Number(n)) => Ok(n.min(head)),
                     Some(tag) => self.resolve_block_number(tag),
                 };
+                if let Some(BlockNumberOrTag::Number(n)) = from_block
+                    && n > head
+                {
+                    return Err(Error::InvalidRequest(format!(
+                        "fromBlock {n} is beyond the head block {head}"
+                    )));
+                }
+                // A range that ends beyond the head is read up to the head, as anvil does.
                 (resolve(from_block)?, resolve(to_block)?)
             }
         };
@@ -474,7 +481,8 @@ fn rpc_receipt(block: &MinedBlock, index: usize) -> TransactionReceipt {
         gas_used: mined.gas_used,
         effective_gas_price: mined.effective_gas_price,
         blob_gas_used: None,
-        blob_gas_price: None,
+        // The blob base fee of the embedded chain, which never has blob gas: 1 wei, as anvil.
+        blob_gas_price: Some(1),
         from: tx.sender,
         to: tx.tx.to(),
         contract_address: mined.contract_address,

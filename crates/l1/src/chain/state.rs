@@ -20,7 +20,29 @@ pub(crate) struct StateDiff {
     /// Accounts touched by the block and their info before it (`None`: did not exist).
     pub(crate) accounts: BTreeMap<Address, Option<AccountInfo>>,
     /// Storage slots written by the block and their values before it.
+    #[serde(with = "storage_list")]
     pub(crate) storage: BTreeMap<(Address, U256), U256>,
+}
+
+/// JSON maps need string keys: the storage undo record is stored as a list of
+/// `(address, slot, value)` instead.
+mod storage_list {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<(Address, U256), U256>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.iter().map(|((a, k), v)| (a, k, v)))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<(Address, U256), U256>, D::Error> {
+        let list: Vec<(Address, U256, U256)> = Deserialize::deserialize(deserializer)?;
+        Ok(list.into_iter().map(|(a, k, v)| ((a, k), v)).collect())
+    }
 }
 
 impl StateDiff {

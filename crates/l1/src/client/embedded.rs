@@ -9,7 +9,7 @@ use crate::{
 use alloy::{
     eips::{BlockId, BlockNumberOrTag},
     primitives::{Address, B256, Bytes, U256},
-    rpc::types::{Filter, Header, Log, TransactionReceipt, TransactionRequest},
+    rpc::types::{Filter, Header, Log, Transaction, TransactionReceipt, TransactionRequest},
 };
 
 /// An [`L1Client`] that calls the embedded chain directly: no sockets, no JSON.
@@ -89,6 +89,10 @@ impl L1Client for EmbeddedClient {
 
     async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>> {
         Ok(self.node.with(|c| c.rpc_receipt(hash)))
+    }
+
+    async fn transaction(&self, hash: B256) -> Result<Option<Transaction>> {
+        Ok(self.node.with(|c| c.rpc_transaction(hash)))
     }
 
     async fn logs(&self, filter: &Filter) -> Result<Vec<Log>> {

@@ -22,7 +22,7 @@ use crate::Result;
 use alloy::{
     eips::{BlockId, BlockNumberOrTag},
     primitives::{Address, B256, Bytes, U256},
-    rpc::types::{Filter, Header, Log, TransactionReceipt, TransactionRequest},
+    rpc::types::{Filter, Header, Log, Transaction, TransactionReceipt, TransactionRequest},
 };
 use std::sync::Arc;
 
@@ -70,6 +70,17 @@ pub trait L1Client: Send + Sync + std::fmt::Debug {
     async fn send_raw_transaction(&self, raw: Bytes) -> Result<B256>;
     /// The receipt of a mined transaction.
     async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>>;
+    /// A transaction by hash, mined or pending (`eth_getTransactionByHash`): how readers of
+    /// L1 data get at calldata, e.g. the batch data of `Rollup.appendBatch`.
+    ///
+    /// The default answers with [`crate::Error::InvalidRequest`], so that test doubles written
+    /// before this method keep compiling; both backends of this crate implement it.
+    async fn transaction(&self, hash: B256) -> Result<Option<Transaction>> {
+        Err(crate::Error::InvalidRequest(format!(
+            "this L1 client ({self:?}) cannot fetch transaction {hash}: it does not implement \
+             eth_getTransactionByHash"
+        )))
+    }
     /// Logs matching `filter`.
     async fn logs(&self, filter: &Filter) -> Result<Vec<Log>>;
     /// Dev chains: mines a block now.

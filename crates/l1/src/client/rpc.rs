@@ -6,7 +6,7 @@ use alloy::{
     eips::{BlockId, BlockNumberOrTag},
     primitives::{Address, B256, Bytes, U64, U256},
     providers::{Provider, RootProvider},
-    rpc::types::{Filter, Header, Log, TransactionReceipt, TransactionRequest},
+    rpc::types::{Filter, Header, Log, Transaction, TransactionReceipt, TransactionRequest},
     transports::{RpcError, TransportErrorKind},
 };
 use std::borrow::Cow;
@@ -179,6 +179,10 @@ impl L1Client for RpcClient {
 
     async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>> {
         self.provider.get_transaction_receipt(hash).await.map_err(|e| self.error(e))
+    }
+
+    async fn transaction(&self, hash: B256) -> Result<Option<Transaction>> {
+        self.provider.get_transaction_by_hash(hash).await.map_err(|e| self.error(e))
     }
 
     async fn logs(&self, filter: &Filter) -> Result<Vec<Log>> {

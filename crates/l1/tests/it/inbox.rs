@@ -56,7 +56,12 @@ async fn post(sender: &TxSender, inbox: Address, data: &[u8], value: U256) -> Tr
     receipt
 }
 
-async fn view<C: SolCall>(client: &dyn L1Client, inbox: Address, call: C, block: BlockId) -> C::Return {
+async fn view<C: SolCall>(
+    client: &dyn L1Client,
+    inbox: Address,
+    call: C,
+    block: BlockId,
+) -> C::Return {
     let out = client.call(&call_req(inbox, call), block).await.expect("a view call");
     C::abi_decode_returns(&out).expect("decodable return data")
 }
@@ -170,13 +175,8 @@ async fn messages_logs_and_accumulator(b: &Backend) {
     // Calls at past blocks see the queue as it was then.
     let second = receipts[1].block_number.unwrap();
     assert_eq!(view(c, inbox, MessageInbox::messageCountCall {}, at(second)).await, U256::from(2));
-    assert_eq!(
-        view(c, inbox, MessageInbox::accumulatorCall {}, at(second)).await,
-        events[1].acc
-    );
-    let past = c
-        .call(&call_req(inbox, acc_at(2)), at(second))
-        .await;
+    assert_eq!(view(c, inbox, MessageInbox::accumulatorCall {}, at(second)).await, events[1].acc);
+    let past = c.call(&call_req(inbox, acc_at(2)), at(second)).await;
     assert_eq!(
         inbox_error(past),
         MessageInboxErrors::IndexOutOfRange(MessageInbox::IndexOutOfRange {
@@ -240,8 +240,7 @@ async fn follower_reads_messages_at_depth_two(b: &Backend) {
         logs.iter().map(|l| l.transaction_hash.unwrap()).collect::<Vec<_>>(),
         receipts.iter().map(|r| r.transaction_hash).collect::<Vec<_>>()
     );
-    let direct =
-        c.logs(&inbox_filter(inbox).from_block(deployed).to_block(head)).await.unwrap();
+    let direct = c.logs(&inbox_filter(inbox).from_block(deployed).to_block(head)).await.unwrap();
     assert_eq!(logs, direct, "the follower's logs are eth_getLogs' logs");
 
     let events = check_chain(c.as_ref(), &logs, 0, B256::ZERO).await;
@@ -275,10 +274,7 @@ async fn bad_messages_revert_with_custom_errors(b: &Backend) {
     assert_eq!(inbox_error(sender.send(too_large.clone()).await), expected);
     assert_eq!(c.nonce(from, latest()).await.unwrap(), nonce);
     // With a gas limit it is mined and fails; send_and_check recovers the custom error.
-    assert_eq!(
-        inbox_error(sender.send_and_check(too_large.gas_limit(5_000_000)).await),
-        expected
-    );
+    assert_eq!(inbox_error(sender.send_and_check(too_large.gas_limit(5_000_000)).await), expected);
     assert_eq!(c.nonce(from, latest()).await.unwrap(), nonce + 1);
 
     let empty = post_req(inbox, &[], U256::from(1));

@@ -59,14 +59,19 @@ struct Observed {
     receipts: Vec<Option<TransactionReceipt>>,
     /// Every log of the chain.
     logs: Vec<Log>,
-    /// `messageCount()` at every block from the inbox's deployment on.
+    /// `messageCount()` at every block (an error before the deployment).
     counts: Vec<Result<Bytes, String>>,
 }
 
 fn observe(chain: &Chain, watched: &[Address], inbox: Address, txs: &[B256]) -> Observed {
     let head = chain.block_number();
     let numbers = 0..=head;
-    let blocks = numbers.clone().map(|n| chain.rpc_block(n, true).unwrap_or_else(|| panic!("block {n} of {head}"))).collect();
+    let blocks = numbers
+        .clone()
+        .map(|n| {
+            chain.rpc_block(n, true).unwrap_or_else(|| panic!("no block {n} below head {head}"))
+        })
+        .collect();
     let accounts = watched
         .iter()
         .map(|a| numbers.clone().map(|n| chain.account(*a, at(n)).unwrap()).collect())
@@ -94,6 +99,11 @@ fn observe(chain: &Chain, watched: &[Address], inbox: Address, txs: &[B256]) -> 
         logs,
         counts,
     }
+}
+
+/// The numbers of the blocks the chain holds (`0..=head` when nothing was lost).
+fn block_numbers(node: &Node) -> Vec<u64> {
+    node.with(|c| (0..).map_while(|i| c.block(i)).map(|b| b.number()).collect())
 }
 
 fn message_count(chain: &Chain, inbox: Address, block: BlockId) -> U256 {
@@ -124,9 +134,10 @@ async fn build_history(node: &Node, skip: u64) -> History {
     };
     send(&alice, transfer(carol, 1_000)).await;
     send(&bob, transfer(carol, 2_000)).await;
-    let deployment = send(&alice, TransactionRequest::default().create().input(
-        MessageInbox::BYTECODE.clone().into(),
-    ))
+    let deployment = send(
+        &alice,
+        TransactionRequest::default().create().input(MessageInbox::BYTECODE.clone().into()),
+    )
     .await;
     let inbox = deployment.contract_address.expect("a creation receipt");
     for data in [&b"one"[..], b"two"] {
@@ -155,6 +166,8 @@ async fn a_reopened_chain_serves_everything_and_goes_on() {
     drop(node);
 
     let node = Node::open(ChainConfig::default(), dir.path()).expect("the chain reopens");
+    let all: Vec<u64> = (0..=before.head).collect();
+    assert_eq!(block_numbers(&node), all, "every block is back after reopening");
     let after = node.with(|c| observe(c, watched, *inbox, txs));
     // Compare piece by piece for readable failures, then as a whole.
     assert_eq!((after.head, after.head_hash), (before.head, before.head_hash), "same head");
@@ -232,6 +245,8 @@ async fn a_revert_is_persisted() {
     drop((alice, node));
 
     let node = Node::open(ChainConfig::default(), dir.path()).unwrap();
+    let all: Vec<u64> = (0..=saved.head).collect();
+    assert_eq!(block_numbers(&node), all, "every block up to the snapshot is back");
     node.with(|c| {
         assert_eq!(observe(c, watched, *inbox, txs), saved, "the chain as at the snapshot");
         for receipt in &later {
@@ -263,7 +278,9 @@ fn another_chain_id_is_refused() {
     assert!(matches!(err, Error::Storage(_)), "{err:?}");
     let message = err.to_string();
     assert!(
-        message.contains("31337") && message.contains("chain 1") && message.contains(&path(dir.path())),
+        message.contains("31337")
+            && message.contains("chain 1")
+            && message.contains(&path(dir.path())),
         "the error names both chain ids and the directory: {message}"
     );
     // The refusal changed nothing.

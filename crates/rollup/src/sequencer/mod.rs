@@ -93,7 +93,12 @@ pub struct AccountView {
 type Query = Box<dyn FnOnce(&SequencerState, &[PostedBatch]) + Send>;
 
 enum Command {
-    Submit { hash: B256, tx: SignedTx, verified: VerifiedTx, reply: oneshot::Sender<Result<Confirmation>> },
+    Submit {
+        hash: B256,
+        tx: SignedTx,
+        verified: VerifiedTx,
+        reply: oneshot::Sender<Result<Confirmation>>,
+    },
     Deposits(Vec<Deposit>),
     Seal,
     Query(Query),
@@ -107,6 +112,7 @@ pub struct Sequencer {
     commands: mpsc::Sender<Command>,
     blocks: broadcast::Sender<Arc<L2Block>>,
     domain: SigningDomain,
+    bridge: Address,
 }
 
 impl std::fmt::Debug for Sequencer {
@@ -124,7 +130,8 @@ impl Sequencer {
     /// task and its block timer.
     pub fn start(config: &RollupConfig, dir: &Path) -> Result<Self> {
         let mut store = Store::open(dir)?;
-        let mut state = SequencerState::new(config.ledger.clone(), config.max_block_txs, now_secs())?;
+        let mut state =
+            SequencerState::new(config.ledger.clone(), config.max_block_txs, now_secs())?;
         let entries = store.entries()?;
         let replayed = entries.len();
         for entry in entries {
@@ -145,7 +152,12 @@ impl Sequencer {
         }
         let (commands, rx) = mpsc::channel(65_536);
         let (blocks, _) = broadcast::channel(4_096);
-        let handle = Self { commands, blocks: blocks.clone(), domain: config.domain() };
+        let handle = Self {
+            commands,
+            blocks: blocks.clone(),
+            domain: config.domain(),
+            bridge: config.bridge,
+        };
         let task = Task { state, store, batches, blocks };
         tokio::spawn(task.run(rx));
         let timer = handle.commands.clone();
@@ -163,6 +175,11 @@ impl Sequencer {
         Ok(handle)
     }
 
+    /// The rollup's Bridge contract on L1.
+    pub fn bridge(&self) -> Address {
+        self.bridge
+    }
+
     /// The EIP-712 domain this rollup's transactions are signed in.
     pub fn domain(&self) -> &SigningDomain {
         &self.domain
@@ -176,7 +193,11 @@ impl Sequencer {
     }
 
     /// Sequences a transaction whose signature the caller checked with [`SignedTx::verify`].
-    pub async fn submit_verified(&self, tx: SignedTx, verified: VerifiedTx) -> Result<Confirmation> {
+    pub async fn submit_verified(
+        &self,
+        tx: SignedTx,
+        verified: VerifiedTx,
+    ) -> Result<Confirmation> {
         let hash = tx.tx.signing_hash(&self.domain);
         let (reply, answer) = oneshot::channel();
         self.commands

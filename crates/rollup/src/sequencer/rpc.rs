@@ -90,7 +90,8 @@ impl TxRequest {
             .as_ref()
             .try_into()
             .map_err(|_| format!("signature must be 65 bytes, got {}", self.signature.len()))?;
-        let signature = Signature::from_raw_array(&bytes).map_err(|e| format!("bad signature: {e}"))?;
+        let signature =
+            Signature::from_raw_array(&bytes).map_err(|e| format!("bad signature: {e}"))?;
         let tx = match self.kind {
             TxKind::Transfer => Tx::Transfer(Transfer {
                 from: self.from,
@@ -175,6 +176,8 @@ pub struct StatusView {
     pub chain_id: u64,
     /// The Rollup contract (EIP-712 verifying contract).
     pub rollup: Address,
+    /// The Bridge contract (deposits, withdrawal claims).
+    pub bridge: Address,
     /// Sealed blocks.
     pub blocks: u64,
     /// Current state root.
@@ -303,9 +306,11 @@ pub fn module(sequencer: Sequencer) -> RpcModule<Sequencer> {
     .expect("registered once");
     m.register_async_method("ply_status", |_, s, _| async move {
         let domain = s.domain().clone();
+        let bridge = s.bridge();
         s.query(move |state, batches| StatusView {
             chain_id: domain.chain_id(),
             rollup: domain.rollup(),
+            bridge,
             blocks: state.sealed().len() as u64,
             state_root: state.ledger().root(),
             accounts: state.ledger().account_count(),
@@ -330,7 +335,9 @@ pub fn module(sequencer: Sequencer) -> RpcModule<Sequencer> {
                 }
             };
             if kind != "newBlocks" {
-                pending.reject(invalid(format!("unknown subscription {kind:?}: use newBlocks"))).await;
+                pending
+                    .reject(invalid(format!("unknown subscription {kind:?}: use newBlocks")))
+                    .await;
                 return Ok(());
             }
             let mut blocks = s.subscribe();
@@ -344,7 +351,8 @@ pub fn module(sequencer: Sequencer) -> RpcModule<Sequencer> {
                         Err(_) => break,
                     },
                 };
-                let json = serde_json::value::to_raw_value(&block_view(&block)).map_err(|e| e.to_string())?;
+                let json = serde_json::value::to_raw_value(&block_view(&block))
+                    .map_err(|e| e.to_string())?;
                 if sink.send(SubscriptionMessage::from(json)).await.is_err() {
                     break;
                 }
@@ -357,7 +365,10 @@ pub fn module(sequencer: Sequencer) -> RpcModule<Sequencer> {
 }
 
 /// Serves the sequencer's API on `addr`; returns the bound address and the server handle.
-pub async fn serve(sequencer: Sequencer, addr: SocketAddr) -> crate::Result<(SocketAddr, ServerHandle)> {
+pub async fn serve(
+    sequencer: Sequencer,
+    addr: SocketAddr,
+) -> crate::Result<(SocketAddr, ServerHandle)> {
     let server = Server::builder()
         .build(addr)
         .await

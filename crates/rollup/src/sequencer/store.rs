@@ -1,8 +1,8 @@
 //! The sequencer's write-ahead log in an embedded database (redb). A soft confirmation is sent
 //! only after the entries behind it are committed (fsync), so a crash loses nothing confirmed.
 
-use super::state::LogEntry;
 use super::PostedBatch;
+use super::state::LogEntry;
 use crate::{Error, Result};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;

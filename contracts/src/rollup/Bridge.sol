@@ -42,8 +42,9 @@ contract Bridge {
     /// @notice The largest amount of one deposit: `2^128 - 1`, the ledger's `MAX_BALANCE`.
     uint256 public constant MAX_DEPOSIT_AMOUNT = type(uint128).max;
 
-    /// @notice The largest ERC-20 token id: batches carry token ids in 15 bits (docs/rollup.md).
-    uint32 public constant MAX_TOKEN_ID = 0x7FFF;
+    /// @notice The largest ERC-20 token id: the L2 ledger's balance tree has depth 8 (ids 0 to
+    ///         255, docs/rollup.md); a larger id could be deposited but never credited on L2.
+    uint32 public constant MAX_TOKEN_ID = 255;
 
     /// @notice The token id of ETH.
     uint32 public constant ETH_TOKEN = 0;

@@ -24,7 +24,7 @@ contract BridgeTest is RollupFixture {
         vm.assertEq(bridge.tokenCount(), 1);
         vm.assertEq(bridge.MAX_DEPOSIT_AMOUNT(), MAX_AMOUNT);
         vm.assertEq(bridge.WITHDRAWAL_TREE_DEPTH(), 16);
-        vm.assertEq(uint256(bridge.MAX_TOKEN_ID()), 0x7FFF);
+        vm.assertEq(uint256(bridge.MAX_TOKEN_ID()), 255);
     }
 
     function test_InitializeOnlyOnce() public {

@@ -107,7 +107,11 @@ pub fn withdrawals_of(index: u64, blocks: &[Arc<L2Block>]) -> Vec<WithdrawalReco
 
 /// How many of `blocks` (from the front) the next batch takes under `limits`, if a batch is
 /// due now (`oldest_age` is how long the first block has waited).
-pub fn next_batch_size(blocks: &[Arc<L2Block>], limits: &BatchLimits, oldest_age: Duration) -> Option<usize> {
+pub fn next_batch_size(
+    blocks: &[Arc<L2Block>],
+    limits: &BatchLimits,
+    oldest_age: Duration,
+) -> Option<usize> {
     let mut txs = 0;
     let mut bytes = 5;
     let mut withdrawals = 0u64;
@@ -161,6 +165,8 @@ pub async fn run_batcher(
 ) -> Result<()> {
     let client = batcher.client().clone();
     let mut posted = sequencer.batches().await?;
+    // A crash between an L1 transaction and its record leaves L1 ahead of the records.
+    reconcile(&client, &config, &sequencer, &mut posted).await?;
     let mut next_block = posted.last().map_or(0, |b| b.last_block + 1);
     let mut waiting_since = tokio::time::Instant::now();
     loop {
@@ -178,7 +184,8 @@ pub async fn run_batcher(
         }
         match next_batch_size(&blocks, &config.rollup.batch, waiting_since.elapsed()) {
             Some(n) => {
-                let batch = post(&batcher, &config, &sequencer, &blocks[..n], posted.len() as u64).await?;
+                let batch =
+                    post(&batcher, &config, &sequencer, &blocks[..n], posted.len() as u64).await?;
                 next_block = batch.last_block + 1;
                 posted.push(batch);
                 waiting_since = tokio::time::Instant::now();
@@ -196,13 +203,8 @@ async fn post(
     index: u64,
 ) -> Result<PostedBatch> {
     let data = batch::encode(&batch_of(blocks))?;
-    let last_deposit = blocks
-        .iter()
-        .flat_map(|b| &b.deposits)
-        .map(|d| d.queue_index + 1)
-        .max();
     let previous = sequencer.batches().await?.last().map_or(0, |b| b.new_deposit_count);
-    let new_deposit_count = last_deposit.unwrap_or(previous);
+    let new_deposit_count = deposit_count_after(blocks, previous);
     let calldata = Rollup::appendBatchCall {
         newDepositCount: U256::from(new_deposit_count),
         data: data.clone().into(),
@@ -227,21 +229,7 @@ async fn post(
              is posting, or the sequencer's records are behind L1"
         )));
     }
-    let withdrawals = withdrawals_of(index, blocks);
-    let withdrawal_root = WithdrawalTree::new(&withdrawals)?.root();
-    let last = blocks.last().expect("a batch has blocks");
-    let batch = PostedBatch {
-        index,
-        first_block: blocks[0].number,
-        last_block: last.number,
-        new_deposit_count,
-        l1_tx,
-        state_root: last.state_root,
-        withdrawal_root,
-        withdrawals,
-        proposed: false,
-        finalized: false,
-    };
+    let batch = posted_batch(index, blocks, new_deposit_count, l1_tx)?;
     sequencer.record_batch(batch.clone()).await?;
     tracing::info!(
         batch = index,
@@ -254,7 +242,136 @@ async fn post(
     Ok(batch)
 }
 
-async fn propose(proposer: &TxSender, config: &ServiceConfig, batch: &mut PostedBatch) -> Result<()> {
+/// The deposits consumed on L1 after a batch of `blocks`, `previous` before it.
+fn deposit_count_after(blocks: &[Arc<L2Block>], previous: u64) -> u64 {
+    let last_deposit = blocks.iter().flat_map(|b| &b.deposits).map(|d| d.queue_index + 1).max();
+    last_deposit.unwrap_or(previous)
+}
+
+/// The record of batch `index`, made of `blocks` and appended by `l1_tx`.
+fn posted_batch(
+    index: u64,
+    blocks: &[Arc<L2Block>],
+    new_deposit_count: u64,
+    l1_tx: B256,
+) -> Result<PostedBatch> {
+    let withdrawals = withdrawals_of(index, blocks);
+    let withdrawal_root = WithdrawalTree::new(&withdrawals)?.root();
+    let last = blocks.last().expect("a batch has blocks");
+    Ok(PostedBatch {
+        index,
+        first_block: blocks[0].number,
+        last_block: last.number,
+        new_deposit_count,
+        l1_tx,
+        state_root: last.state_root,
+        withdrawal_root,
+        withdrawals,
+        proposed: false,
+        finalized: false,
+    })
+}
+
+/// Calls a view function of a contract.
+async fn view<C: SolCall>(client: &DynL1Client, to: Address, call: C) -> Result<C::Return> {
+    let req = TransactionRequest::default().to(to).input(Bytes::from(call.abi_encode()).into());
+    let out = client.call(&req, alloy::eips::BlockId::latest()).await?;
+    C::abi_decode_returns(&out)
+        .map_err(|e| Error::Invalid(format!("{} returned garbage: {e}", C::SIGNATURE)))
+}
+
+/// Brings the records of posted batches up to date with L1 when the batcher starts.
+///
+/// A crash (or a timeout) after an `appendBatch` or a `proposeOutput` was mined but before it
+/// was recorded leaves L1 ahead of the records; appending the same blocks again would
+/// duplicate them in a second batch (whose transactions the derivation skips as replays), and
+/// proposing again reverts with `OutputOutOfOrder`, either of which stopped the batcher for
+/// good. Batches on L1 beyond the records must be this sequencer's next sealed blocks, encoded
+/// as this batcher encodes them, and outputs on L1 must commit to the recorded roots; anything
+/// else means another party posts with these keys, and is an error.
+async fn reconcile(
+    client: &DynL1Client,
+    config: &ServiceConfig,
+    sequencer: &Sequencer,
+    posted: &mut Vec<PostedBatch>,
+) -> Result<()> {
+    let rollup = config.contracts.rollup;
+    let on_l1: u64 = view(client, rollup, Rollup::batchCountCall {}).await?.to();
+    if on_l1 > posted.len() as u64 {
+        // The missing batches were appended after the last recorded one.
+        let from = match posted.last() {
+            Some(last) => client.receipt(last.l1_tx).await?.and_then(|r| r.block_number),
+            None => None,
+        };
+        let from = from.unwrap_or(0);
+        let head = client.block_number().await?;
+        let reader = crate::l1::L1Reader::new(client.clone(), config.contracts.bridge, rollup);
+        for found in reader.batches_in(from..=head).await? {
+            let index = posted.len() as u64;
+            if found.index < index {
+                continue;
+            }
+            let previous = posted.last().map_or(0, |b| b.new_deposit_count);
+            let next_block = posted.last().map_or(0, |b| b.last_block + 1);
+            let blocks = sequencer.blocks_from(next_block).await?;
+            let count = batch::decode(&found.data).map_or(0, |b| b.blocks.len());
+            let ours = found.index == index
+                && count > 0
+                && count <= blocks.len()
+                && deposit_count_after(&blocks[..count], previous) == found.new_deposit_count
+                && batch::encode(&batch_of(&blocks[..count]))? == found.data.as_ref();
+            if !ours {
+                return Err(Error::Invalid(format!(
+                    "batch {} on L1 (transaction {}) is not the batch of this sequencer's next \
+                     blocks from {next_block}: another batcher is posting with this key",
+                    found.index, found.l1_tx
+                )));
+            }
+            let batch =
+                posted_batch(index, &blocks[..count], found.new_deposit_count, found.l1_tx)?;
+            sequencer.record_batch(batch.clone()).await?;
+            tracing::warn!(
+                batch = index,
+                l1_tx = %found.l1_tx,
+                "batch found on L1 but not in the records (a crash after posting it): recorded"
+            );
+            posted.push(batch);
+        }
+        if (posted.len() as u64) < on_l1 {
+            return Err(Error::Invalid(format!(
+                "L1 holds {on_l1} batches; only {} were found from L1 block {from}",
+                posted.len()
+            )));
+        }
+    }
+    let outputs: u64 = view(client, rollup, Rollup::outputCountCall {}).await?.to();
+    for batch in posted.iter_mut().filter(|b| !b.proposed && b.index < outputs) {
+        let output =
+            view(client, rollup, Rollup::outputCall { batchIndex: U256::from(batch.index) })
+                .await?;
+        let expected = ply_ledger::output_root(batch.state_root, batch.withdrawal_root);
+        if output.outputRoot != expected {
+            return Err(Error::Invalid(format!(
+                "the output of batch {} on L1 is {}, the records say {expected}: another \
+                 proposer is posting with this key",
+                batch.index, output.outputRoot
+            )));
+        }
+        batch.proposed = true;
+        sequencer.record_batch(batch.clone()).await?;
+        tracing::warn!(
+            batch = batch.index,
+            "output found on L1 but not in the records (a crash after proposing it): recorded"
+        );
+    }
+    Ok(())
+}
+
+async fn propose(
+    proposer: &TxSender,
+    config: &ServiceConfig,
+    batch: &mut PostedBatch,
+) -> Result<()> {
     let calldata = Rollup::proposeOutputCall {
         batchIndex: U256::from(batch.index),
         stateRoot: batch.state_root,
@@ -305,7 +422,8 @@ pub async fn run_deposit_watcher(
     config: ServiceConfig,
     start_block: u64,
 ) -> Result<()> {
-    let reader = crate::l1::L1Reader::new(client.clone(), config.contracts.bridge, config.contracts.rollup);
+    let reader =
+        crate::l1::L1Reader::new(client.clone(), config.contracts.bridge, config.contracts.rollup);
     let mut follower = ply_l1::client::BlockFollower::new(
         client.clone(),
         config.rollup.l1_confirmations,
@@ -368,16 +486,46 @@ impl RollupNode {
         {
             let (sequencer, config) = (sequencer.clone(), config.clone());
             tasks.push(tokio::spawn(async move {
-                if let Err(e) = run_batcher(sequencer, batcher, proposer, config).await {
-                    tracing::error!(error = %e, "batcher stopped");
+                // The batcher reconciles with L1 when it starts, so restarting it after a
+                // failure (an L1 that did not answer, a transaction that timed out) is safe.
+                let mut backoff = Duration::from_millis(200);
+                loop {
+                    let run = run_batcher(
+                        sequencer.clone(),
+                        batcher.clone(),
+                        proposer.clone(),
+                        config.clone(),
+                    );
+                    match run.await {
+                        Ok(()) | Err(Error::Stopped) => break,
+                        Err(e) => {
+                            tracing::error!(error = %e, ?backoff, "batcher failed; restarting")
+                        }
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
             }));
         }
         {
             let (sequencer, config, client) = (sequencer.clone(), config.clone(), client.clone());
             tasks.push(tokio::spawn(async move {
-                if let Err(e) = run_deposit_watcher(sequencer, client, config, l1_start_block).await {
-                    tracing::error!(error = %e, "deposit watcher stopped");
+                let mut backoff = Duration::from_millis(200);
+                loop {
+                    let run = run_deposit_watcher(
+                        sequencer.clone(),
+                        client.clone(),
+                        config.clone(),
+                        l1_start_block,
+                    );
+                    match run.await {
+                        Ok(()) | Err(Error::Stopped) => break,
+                        Err(e) => {
+                            tracing::error!(error = %e, ?backoff, "deposit watcher failed; restarting")
+                        }
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
             }));
         }

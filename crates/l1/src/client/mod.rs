@@ -72,15 +72,7 @@ pub trait L1Client: Send + Sync + std::fmt::Debug {
     async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>>;
     /// A transaction by hash, mined or pending (`eth_getTransactionByHash`): how readers of
     /// L1 data get at calldata, e.g. the batch data of `Rollup.appendBatch`.
-    ///
-    /// The default answers with [`crate::Error::InvalidRequest`], so that test doubles written
-    /// before this method keep compiling; both backends of this crate implement it.
-    async fn transaction(&self, hash: B256) -> Result<Option<Transaction>> {
-        Err(crate::Error::InvalidRequest(format!(
-            "this L1 client ({self:?}) cannot fetch transaction {hash}: it does not implement \
-             eth_getTransactionByHash"
-        )))
-    }
+    async fn transaction(&self, hash: B256) -> Result<Option<Transaction>>;
     /// Logs matching `filter`.
     async fn logs(&self, filter: &Filter) -> Result<Vec<Log>>;
     /// Dev chains: mines a block now.

@@ -76,6 +76,12 @@ impl L1Client for Recording {
     async fn logs(&self, filter: &Filter) -> Result<Vec<Log>> {
         self.inner.logs(filter).await
     }
+    async fn transaction(
+        &self,
+        hash: alloy::primitives::B256,
+    ) -> Result<Option<alloy::rpc::types::Transaction>> {
+        self.inner.transaction(hash).await
+    }
     async fn mine(&self) -> Result<()> {
         self.inner.mine().await
     }

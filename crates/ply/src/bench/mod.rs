@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 
 mod l1;
+mod rollup;
 
 /// Options of `ply bench`.
 #[derive(Debug, Args)]
@@ -16,10 +17,13 @@ pub(crate) struct BenchArgs {
 enum BenchTarget {
     /// Native ETH transfers on the embedded L1 (in-process and JSON-RPC) and on anvil.
     L1(l1::L1BenchArgs),
+    /// The optimistic rollup: sequencer throughput and latency, L1 bytes and gas per transfer.
+    Rollup(rollup::RollupBenchArgs),
 }
 
 pub(crate) async fn run(args: BenchArgs) -> eyre::Result<()> {
     match args.target {
         BenchTarget::L1(a) => l1::run(a).await,
+        BenchTarget::Rollup(a) => rollup::run(a).await,
     }
 }

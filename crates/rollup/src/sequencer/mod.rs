@@ -160,14 +160,17 @@ impl Sequencer {
         };
         let task = Task { state, store, batches, blocks };
         tokio::spawn(task.run(rx));
-        let timer = handle.commands.clone();
+        // The timer holds only a weak sender: when every handle is gone, the task ends and
+        // closes the database even if nobody called `shutdown`.
+        let timer = handle.commands.downgrade();
         let block_time = config.block_time;
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(block_time);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
-                if timer.send(Command::Seal).await.is_err() {
+                let Some(commands) = timer.upgrade() else { break };
+                if commands.send(Command::Seal).await.is_err() {
                     break;
                 }
             }
@@ -198,13 +201,24 @@ impl Sequencer {
         tx: SignedTx,
         verified: VerifiedTx,
     ) -> Result<Confirmation> {
+        self.enqueue(tx, verified).await?.await
+    }
+
+    /// Queues a verified transaction and returns at once with the future of its confirmation.
+    /// Transactions queued one after another are sequenced in that order, so a client may
+    /// pipeline several transactions of one account without waiting for each confirmation.
+    pub async fn enqueue(
+        &self,
+        tx: SignedTx,
+        verified: VerifiedTx,
+    ) -> Result<impl std::future::Future<Output = Result<Confirmation>> + use<>> {
         let hash = tx.tx.signing_hash(&self.domain);
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::Submit { hash, tx, verified, reply })
             .await
             .map_err(|_| Error::Stopped)?;
-        answer.await.map_err(|_| Error::Stopped)?
+        Ok(async move { answer.await.map_err(|_| Error::Stopped)? })
     }
 
     /// Hands deposits read from L1 (in queue order) to the sequencer.

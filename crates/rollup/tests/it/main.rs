@@ -1,3 +1,7 @@
 //! Integration tests of the rollup backbone (one binary).
 
+mod crash;
+mod e2e;
+mod forced_inclusion;
+mod harness;
 mod sequencer;

@@ -38,7 +38,12 @@ fn transfer(from: usize, to: Address, amount: u64, nonce: u64, config: &RollupCo
 
 async fn fund(sequencer: &Sequencer, who: Address, amount: u64, index: u64) {
     sequencer
-        .queue_deposits(vec![Deposit { queue_index: index, to: who, token: 0, amount: U256::from(amount) }])
+        .queue_deposits(vec![Deposit {
+            queue_index: index,
+            to: who,
+            token: 0,
+            amount: U256::from(amount),
+        }])
         .await
         .unwrap();
     for _ in 0..200 {
@@ -114,9 +119,16 @@ async fn refusals_change_nothing_and_say_why() {
     assert!(forged.to_string().contains("sign"), "{forged}");
     let unknown_token = {
         let signer = dev_signer(1).unwrap();
-        Tx::Transfer(Transfer { from: alice, to: bob, token: 7, amount: U256::from(1u64), fee: U256::ZERO, nonce: 1 })
-            .sign(&signer, &config.domain())
-            .unwrap()
+        Tx::Transfer(Transfer {
+            from: alice,
+            to: bob,
+            token: 7,
+            amount: U256::from(1u64),
+            fee: U256::ZERO,
+            nonce: 1,
+        })
+        .sign(&signer, &config.domain())
+        .unwrap()
     };
     let unknown_token = sequencer.submit(unknown_token).await.unwrap_err();
     assert!(unknown_token.to_string().contains("token"), "{unknown_token}");

@@ -1,0 +1,160 @@
+//! The hash functions of the state tree, as a parameter ([`TreeHasher`]).
+//!
+//! The optimistic rollup uses [`KeccakHasher`], so that the L1 contracts can check proofs with the
+//! `keccak256` opcode. The zk family will bring a Poseidon hasher from its own crate: the ledger
+//! only ever sees 32-byte digests ([`B256`]), so adding one touches nothing here.
+
+use ply_core::{Address, B256, U256, keccak256};
+use std::sync::OnceLock;
+
+/// The hash functions that shape the state tree and the balance trees (`docs/rollup.md`).
+///
+/// Implementations are stateless (associated functions only), so trees and ledgers carry no
+/// hasher value and monomorphise to direct calls.
+///
+/// Requirements every implementation must meet, which the ledger relies on:
+/// - the empty leaf is `B256::ZERO` and `empty(l + 1) = hash_node(empty(l), empty(l))`;
+/// - `balance_leaf(0) == B256::ZERO`, so a zero balance is the empty leaf;
+/// - `hash_account` never returns `B256::ZERO` (an account is never mistaken for an empty slot).
+pub trait TreeHasher: Send + Sync + 'static {
+    /// A short name for messages and docs (`"keccak"`).
+    const NAME: &'static str;
+
+    /// The parent of two sibling nodes.
+    fn hash_node(left: B256, right: B256) -> B256;
+
+    /// The leaf of a balance tree holding `amount` (at most [`MAX_BALANCE`](crate::MAX_BALANCE)).
+    fn balance_leaf(amount: U256) -> B256;
+
+    /// The leaf of the state tree for an account.
+    fn hash_account(address: Address, nonce: u64, balances_root: B256) -> B256;
+
+    /// The root of an empty subtree of height `level` (`empty(0)` is the empty leaf).
+    ///
+    /// The default recomputes the chain (`level` hashes); implementations should cache it, as
+    /// [`KeccakHasher`] does. Trees precompute their own table either way.
+    fn empty(level: usize) -> B256 {
+        let mut node = B256::ZERO;
+        for _ in 0..level {
+            node = Self::hash_node(node, node);
+        }
+        node
+    }
+
+    /// `empty(0)` to `empty(depth)`, the table a tree of `depth` keeps.
+    fn empty_hashes(depth: usize) -> Vec<B256> {
+        let mut table = Vec::with_capacity(depth + 1);
+        let mut node = B256::ZERO;
+        table.push(node);
+        for _ in 0..depth {
+            node = Self::hash_node(node, node);
+            table.push(node);
+        }
+        table
+    }
+}
+
+/// Keccak-256 tree hashing, verifiable on L1 (`docs/rollup.md`, "With Keccak"):
+///
+/// | function | definition |
+/// |---|---|
+/// | `hash_node(l, r)` | `keccak256(l ‖ r)` (64 bytes) |
+/// | `balance_leaf(amount)` | `bytes32(amount)` big-endian (no hash) |
+/// | `hash_account(address, nonce, balances_root)` | `keccak256(address (20) ‖ nonce (8, BE) ‖ balances_root (32))` |
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct KeccakHasher;
+
+/// The number of levels [`KeccakHasher::empty`] keeps precomputed.
+const KECCAK_EMPTY_LEVELS: usize = 64;
+
+impl TreeHasher for KeccakHasher {
+    const NAME: &'static str = "keccak";
+
+    #[inline]
+    fn hash_node(left: B256, right: B256) -> B256 {
+        let mut buf = [0u8; 64];
+        buf[..32].copy_from_slice(left.as_slice());
+        buf[32..].copy_from_slice(right.as_slice());
+        keccak256(buf)
+    }
+
+    #[inline]
+    fn balance_leaf(amount: U256) -> B256 {
+        B256::from(amount.to_be_bytes::<32>())
+    }
+
+    #[inline]
+    fn hash_account(address: Address, nonce: u64, balances_root: B256) -> B256 {
+        let mut buf = [0u8; 60];
+        buf[..20].copy_from_slice(address.as_slice());
+        buf[20..28].copy_from_slice(&nonce.to_be_bytes());
+        buf[28..].copy_from_slice(balances_root.as_slice());
+        keccak256(buf)
+    }
+
+    fn empty(level: usize) -> B256 {
+        static TABLE: OnceLock<Vec<B256>> = OnceLock::new();
+        let table = TABLE.get_or_init(|| {
+            let mut table = Vec::with_capacity(KECCAK_EMPTY_LEVELS + 1);
+            let mut node = B256::ZERO;
+            table.push(node);
+            for _ in 0..KECCAK_EMPTY_LEVELS {
+                node = Self::hash_node(node, node);
+                table.push(node);
+            }
+            table
+        });
+        match table.get(level) {
+            Some(node) => *node,
+            None => {
+                let mut node = table[KECCAK_EMPTY_LEVELS];
+                for _ in KECCAK_EMPTY_LEVELS..level {
+                    node = Self::hash_node(node, node);
+                }
+                node
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{address, b256};
+
+    #[test]
+    fn keccak_hashes_match_the_definitions() {
+        let l = B256::repeat_byte(0x11);
+        let r = B256::repeat_byte(0x22);
+        assert_eq!(KeccakHasher::hash_node(l, r), keccak256([l.as_slice(), r.as_slice()].concat()));
+
+        let amount = U256::from(0x0102_0304u64);
+        let leaf = KeccakHasher::balance_leaf(amount);
+        assert_eq!(&leaf[28..], &[1, 2, 3, 4]);
+        assert!(leaf[..28].iter().all(|b| *b == 0));
+        assert_eq!(KeccakHasher::balance_leaf(U256::ZERO), B256::ZERO);
+
+        let a = address!("0x00000000000000000000000000000000000000aa");
+        let root = B256::repeat_byte(0x33);
+        let mut pre = Vec::new();
+        pre.extend_from_slice(a.as_slice());
+        pre.extend_from_slice(&7u64.to_be_bytes());
+        pre.extend_from_slice(root.as_slice());
+        assert_eq!(pre.len(), 60);
+        assert_eq!(KeccakHasher::hash_account(a, 7, root), keccak256(pre));
+    }
+
+    #[test]
+    fn empty_hashes_agree_with_the_default_chain() {
+        let table = KeccakHasher::empty_hashes(70);
+        for (level, node) in table.iter().enumerate() {
+            assert_eq!(KeccakHasher::empty(level), *node, "level {level}");
+        }
+        assert_eq!(KeccakHasher::empty(0), B256::ZERO);
+        // keccak256(0^64), the well-known first empty subtree of Keccak Merkle trees.
+        assert_eq!(
+            KeccakHasher::empty(1),
+            b256!("0xad3228b676f7d3cd4284a5443f17f1962b36e491b30a40b2405849e597ba5fb5")
+        );
+    }
+}

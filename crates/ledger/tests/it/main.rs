@@ -1,0 +1,9 @@
+//! Integration tests of `ply-ledger`, compiled into one binary.
+
+mod errors;
+mod fixtures;
+mod generic_hasher;
+mod proofs;
+mod properties;
+mod signing;
+mod util;

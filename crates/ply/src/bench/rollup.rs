@@ -1,0 +1,454 @@
+//! `ply bench rollup`: the optimistic rollup against the L1, in one run.
+//!
+//! - Throughput: signed transfers through the sequencer, signatures checked (in parallel, as
+//!   the RPC server does) and every confirmation durable (fsynced write-ahead log).
+//! - Soft-confirmation latency at a fixed offered load.
+//! - L1 bytes and L1 gas per transfer: real batches of those transfers appended to the Rollup
+//!   contract on the embedded L1 (Prague/Osaka rules, EIP-7623 calldata floor), with the
+//!   output proposal, at batch sizes 100 and 1,000, from real receipts.
+//! - The L1 doing the same transfers natively, in the same run.
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::Encodable2718,
+    network::TxSignerSync,
+    primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
+    signers::local::PrivateKeySigner,
+    sol_types::SolCall,
+};
+use clap::Args;
+use ply_contracts::Rollup;
+use ply_l1::{
+    chain::{ChainConfig, DEV_CHAIN_ID},
+    client::{DynL1Client, EmbeddedClient, TxSender},
+    node::Node,
+};
+use ply_ledger::{Deposit, LedgerConfig, SignedTx, Transfer, Tx, VerifiedTx};
+use ply_rollup::{
+    BatchLimits, RollupConfig, batch,
+    node::{DeployParams, batch_of},
+    sequencer::{L2Block, Sequencer},
+};
+use serde_json::json;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+/// Options of `ply bench rollup`.
+#[derive(Debug, Args)]
+pub(crate) struct RollupBenchArgs {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Transfers for the throughput run.
+    #[arg(long, default_value_t = 20_000)]
+    txs: usize,
+    /// Offered load of the latency run, transfers per second.
+    #[arg(long, default_value_t = 5_000)]
+    rate: usize,
+    /// Duration of the latency run, seconds.
+    #[arg(long, default_value_t = 2)]
+    seconds: u64,
+}
+
+const SENDERS: usize = 256;
+
+fn user(i: usize) -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&keccak256(format!("ply bench user {i}"))).expect("valid key")
+}
+
+fn bench_config(rollup: Address) -> RollupConfig {
+    RollupConfig {
+        l2_chain_id: 901,
+        rollup,
+        bridge: Address::ZERO,
+        ledger: LedgerConfig::new(Address::repeat_byte(0xfe)),
+        block_time: Duration::from_millis(200),
+        max_block_txs: 1_000,
+        l1_confirmations: 0,
+        batch: BatchLimits::default(),
+    }
+}
+
+/// `count` transfers round robin over the senders (each to the next sender), with the
+/// senders' nonces starting at `first_nonce[s]`.
+fn signed_transfers(
+    signers: &[PrivateKeySigner],
+    config: &RollupConfig,
+    count: usize,
+    nonces: &mut [u64],
+) -> Vec<SignedTx> {
+    let domain = config.domain();
+    (0..count)
+        .map(|i| {
+            let s = i % signers.len();
+            let tx = Tx::Transfer(Transfer {
+                from: signers[s].address(),
+                to: signers[(s + 1) % signers.len()].address(),
+                token: 0,
+                amount: U256::from(1_000_000_000_000_000u64),
+                fee: U256::from(1_000_000_000_000u64),
+                nonce: nonces[s],
+            });
+            nonces[s] += 1;
+            tx.sign(&signers[s], &domain).expect("signing")
+        })
+        .collect()
+}
+
+/// Checks signatures on `threads` threads, in input order.
+fn verify_all(
+    txs: Vec<SignedTx>,
+    config: &RollupConfig,
+    threads: usize,
+) -> eyre::Result<Vec<(SignedTx, VerifiedTx)>> {
+    let domain = config.domain();
+    let chunk = txs.len().div_ceil(threads).max(1);
+    let parts: Vec<Vec<SignedTx>> = txs.chunks(chunk).map(|c| c.to_vec()).collect();
+    let results: Vec<Vec<_>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                let domain = domain.clone();
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(|tx| tx.verify(&domain).map(|v| (tx, v)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("verifier thread")).collect()
+    });
+    Ok(results.into_iter().flatten().collect::<Result<Vec<_>, _>>()?)
+}
+
+async fn funded_sequencer(
+    config: &RollupConfig,
+    dir: &std::path::Path,
+    signers: &[PrivateKeySigner],
+) -> eyre::Result<Sequencer> {
+    let sequencer = Sequencer::start(config, dir)?;
+    let deposits = signers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Deposit {
+            queue_index: i as u64,
+            to: s.address(),
+            token: 0,
+            amount: U256::from(1_000u64) * U256::from(ply_core::ETHER),
+        })
+        .collect();
+    sequencer.queue_deposits(deposits).await?;
+    let last = signers.last().expect("senders").address();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sequencer.account(last).await?.is_none() {
+        eyre::ensure!(Instant::now() < deadline, "funding deposits were not applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(sequencer)
+}
+
+/// Throughput: transfers arrive all at once; signatures are checked in chunks on every core
+/// while the sequencer applies the chunks already checked (as an RPC server's workers and the
+/// sequencer task overlap); the clock stops at the last durable confirmation.
+async fn throughput(
+    sequencer: &Sequencer,
+    txs: Vec<SignedTx>,
+    config: &RollupConfig,
+) -> eyre::Result<serde_json::Value> {
+    const CHUNK: usize = 500;
+    let count = txs.len();
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let permits = Arc::new(tokio::sync::Semaphore::new(threads));
+    let start = Instant::now();
+    let mut chunks = Vec::new();
+    for chunk in txs.chunks(CHUNK) {
+        let (chunk, config, permits) = (chunk.to_vec(), config.clone(), permits.clone());
+        chunks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore open");
+            tokio::task::spawn_blocking(move || verify_all(chunk, &config, 1)).await
+        }));
+    }
+    let mut pending = Vec::with_capacity(count);
+    for chunk in chunks {
+        for (tx, v) in chunk.await??? {
+            pending.push(sequencer.enqueue(tx, v).await?);
+        }
+    }
+    for confirmation in pending {
+        confirmation.await?;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    Ok(json!({
+        "transfers": count,
+        "seconds": elapsed,
+        "verifier_threads": threads,
+        "transfers_per_second": count as f64 / elapsed,
+    }))
+}
+
+/// Latency at a fixed offered load: every millisecond, `rate / 1000` transfers arrive; each
+/// is verified and submitted on arrival, and its latency runs to its durable confirmation.
+async fn latency(
+    sequencer: &Sequencer,
+    txs: Vec<SignedTx>,
+    rate: usize,
+    config: &RollupConfig,
+) -> eyre::Result<serde_json::Value> {
+    let per_ms = (rate / 1000).max(1);
+    let domain = Arc::new(config.domain());
+    let start = tokio::time::Instant::now();
+    let mut waits = tokio::task::JoinSet::new();
+    for (i, chunk) in txs.chunks(per_ms).enumerate() {
+        tokio::time::sleep_until(start + Duration::from_millis(i as u64)).await;
+        for tx in chunk.iter().cloned() {
+            let (sequencer, domain) = (sequencer.clone(), domain.clone());
+            let arrived = Instant::now();
+            // Verification on a blocking thread, as an RPC handler would do it on a worker;
+            // the enqueue order per sender is preserved by awaiting the enqueue here.
+            let verified = tx.verify(&domain)?;
+            let confirmation = sequencer.enqueue(tx, verified).await?;
+            waits.spawn(async move { confirmation.await.map(|_| arrived.elapsed()) });
+        }
+    }
+    let mut latencies = Vec::with_capacity(txs.len());
+    while let Some(result) = waits.join_next().await {
+        latencies.push(result??);
+    }
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    Ok(json!({
+        "offered_per_second": rate,
+        "transfers": latencies.len(),
+        "p50_ms": pct(0.50).as_secs_f64() * 1e3,
+        "p99_ms": pct(0.99).as_secs_f64() * 1e3,
+        "max_ms": latencies.last().map(|d| d.as_secs_f64() * 1e3),
+    }))
+}
+
+/// Appends a batch of the first `size` sequenced transfers to the Rollup and proposes its
+/// output; returns bytes and gas per transfer from the receipts.
+async fn post_batch(
+    batcher: &TxSender,
+    proposer: &TxSender,
+    rollup: Address,
+    blocks: &[Arc<L2Block>],
+    size: usize,
+    bond: U256,
+) -> eyre::Result<serde_json::Value> {
+    // Whole blocks, then trim the last one to exactly `size` transactions.
+    let mut taken = Vec::new();
+    let mut n = 0;
+    for block in blocks.iter().filter(|b| b.deposits.is_empty()) {
+        let mut block = block.as_ref().clone();
+        block.txs.truncate(size - n);
+        n += block.txs.len();
+        taken.push(Arc::new(block));
+        if n == size {
+            break;
+        }
+    }
+    eyre::ensure!(n == size, "only {n} transfers sequenced, {size} wanted");
+    let data = batch::encode(&batch_of(&taken))?;
+    let consumed = Rollup::consumedDepositsCall {}.abi_encode();
+    let consumed = batcher
+        .client()
+        .call(
+            &alloy::rpc::types::TransactionRequest::default()
+                .to(rollup)
+                .input(Bytes::from(consumed).into()),
+            alloy::eips::BlockId::latest(),
+        )
+        .await?;
+    let consumed = U256::from_be_slice(&consumed);
+    let call = Rollup::appendBatchCall { newDepositCount: consumed, data: data.clone().into() };
+    let receipt = batcher
+        .send_and_check(
+            alloy::rpc::types::TransactionRequest::default()
+                .to(rollup)
+                .input(Bytes::from(call.abi_encode()).into()),
+        )
+        .await?;
+    let index = Rollup::batchCountCall {}.abi_encode();
+    let index = batcher
+        .client()
+        .call(
+            &alloy::rpc::types::TransactionRequest::default()
+                .to(rollup)
+                .input(Bytes::from(index).into()),
+            alloy::eips::BlockId::latest(),
+        )
+        .await?;
+    let index = U256::from_be_slice(&index) - U256::from(1);
+    let propose = Rollup::proposeOutputCall {
+        batchIndex: index,
+        stateRoot: taken.last().expect("blocks").state_root,
+        withdrawalRoot: ply_ledger::WithdrawalTree::empty_root(),
+    };
+    let proposal = proposer
+        .send_and_check(
+            alloy::rpc::types::TransactionRequest::default()
+                .to(rollup)
+                .value(bond)
+                .input(Bytes::from(propose.abi_encode()).into()),
+        )
+        .await?;
+    let tx = batcher.client().transaction(receipt.transaction_hash).await?.expect("mined");
+    let l1_bytes = alloy::eips::Encodable2718::encode_2718_len(tx.inner.inner());
+    Ok(json!({
+        "transfers": size,
+        "batch_data_bytes": data.len(),
+        "l1_tx_bytes": l1_bytes,
+        "bytes_per_transfer": l1_bytes as f64 / size as f64,
+        "append_batch_gas": receipt.gas_used,
+        "propose_output_gas": proposal.gas_used,
+        "gas_per_transfer": (receipt.gas_used + proposal.gas_used) as f64 / size as f64,
+    }))
+}
+
+/// The L1 doing the same transfers natively: `count` ETH transfers, gas from receipts.
+async fn native_l1(client: &DynL1Client, count: usize) -> eyre::Result<serde_json::Value> {
+    let signer = ply_core::dev::dev_signer(7)?;
+    let fees = client.fees().await?;
+    let start_nonce = client.nonce(signer.address(), alloy::eips::BlockId::pending()).await?;
+    let mut hashes = Vec::new();
+    let mut bytes = 0usize;
+    for i in 0..count {
+        let mut tx = TxEip1559 {
+            chain_id: DEV_CHAIN_ID,
+            nonce: start_nonce + i as u64,
+            gas_limit: 21_000,
+            max_fee_per_gas: fees.max_fee() * 4,
+            max_priority_fee_per_gas: fees.priority_fee,
+            to: TxKind::Call(user(i % SENDERS).address()),
+            value: U256::from(1_000_000_000_000_000u64),
+            ..Default::default()
+        };
+        let signature = signer.sign_transaction_sync(&mut tx)?;
+        let envelope: TxEnvelope = tx.into_signed(signature).into();
+        let raw = envelope.encoded_2718();
+        bytes += raw.len();
+        hashes.push(client.send_raw_transaction(raw.into()).await?);
+    }
+    let mut gas = 0u64;
+    for hash in hashes {
+        gas += client
+            .receipt(hash)
+            .await?
+            .ok_or_else(|| eyre::eyre!("transfer {hash} not mined"))?
+            .gas_used;
+    }
+    Ok(json!({
+        "transfers": count,
+        "bytes_per_transfer": bytes as f64 / count as f64,
+        "gas_per_transfer": gas as f64 / count as f64,
+    }))
+}
+
+pub(crate) async fn run(args: RollupBenchArgs) -> eyre::Result<()> {
+    // The L1 and the rollup's contracts.
+    let node = Node::new(ChainConfig::default());
+    let client: DynL1Client = Arc::new(EmbeddedClient::new(node));
+    let deployer = TxSender::new(client.clone(), ply_core::dev::dev_signer(0)?);
+    let batcher_key = ply_core::dev::dev_signer(8)?;
+    let proposer_key = ply_core::dev::dev_signer(9)?;
+    let bond = U256::from(ply_core::ETHER / 10);
+    let contracts = ply_rollup::node::deploy(
+        &deployer,
+        &DeployParams {
+            sequencer: batcher_key.address(),
+            proposer: proposer_key.address(),
+            bond,
+            challenge_window: 3600,
+            inclusion_deadline: 3600,
+            l2_chain_id: 901,
+        },
+    )
+    .await?;
+    let config = bench_config(contracts.rollup);
+    let signers: Vec<PrivateKeySigner> = (0..SENDERS).map(user).collect();
+    let mut nonces = vec![0u64; SENDERS];
+
+    eprintln!("signing {} + {} transfers...", args.txs, args.rate * args.seconds as usize);
+    let throughput_txs = signed_transfers(&signers, &config, args.txs, &mut nonces);
+    let latency_txs =
+        signed_transfers(&signers, &config, args.rate * args.seconds as usize, &mut nonces);
+
+    let dir = tempfile::tempdir()?;
+    let sequencer = funded_sequencer(&config, dir.path(), &signers).await?;
+    eprintln!("throughput: {} transfers through the sequencer", args.txs);
+    let throughput = throughput(&sequencer, throughput_txs, &config).await?;
+    // Let the last block seal before measuring latency on a quiet sequencer.
+    tokio::time::sleep(config.block_time * 2).await;
+    eprintln!("latency: {}/s offered for {} s", args.rate, args.seconds);
+    let latency = latency(&sequencer, latency_txs, args.rate, &config).await?;
+    tokio::time::sleep(config.block_time * 2).await;
+
+    eprintln!("batches on L1: sizes 100 and 1000");
+    let blocks = sequencer.blocks_from(0).await?;
+    let batcher = TxSender::new(client.clone(), batcher_key);
+    let proposer = TxSender::new(client.clone(), proposer_key);
+    let batch_100 = post_batch(&batcher, &proposer, contracts.rollup, &blocks, 100, bond).await?;
+    let batch_1000 = post_batch(&batcher, &proposer, contracts.rollup, &blocks, 1000, bond).await?;
+    sequencer.shutdown().await;
+
+    eprintln!("native L1 transfers");
+    let native = native_l1(&client, 200).await?;
+
+    let f = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64());
+    let native_gas = f(&native, "gas_per_transfer");
+    let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
+    let report = json!({
+        "benchmark": "rollup",
+        "l1": "embedded revm, Osaka rules (EIP-7623 calldata floor)",
+        "sequencer_throughput": throughput,
+        "soft_confirmation_latency": latency,
+        "l1_cost_batch_100": batch_100,
+        "l1_cost_batch_1000": batch_1000,
+        "l1_native_transfer": native,
+        "ratios": {
+            "l1_gas_native_over_rollup_batch_1000": ratio(native_gas, f(&batch_1000, "gas_per_transfer")),
+            "l1_gas_native_over_rollup_batch_100": ratio(native_gas, f(&batch_100, "gas_per_transfer")),
+        },
+        "targets": {
+            "throughput_at_least_20000_per_s": f(&throughput, "transfers_per_second").map(|t| t >= 20_000.0),
+            "p99_under_50_ms_at_5000_per_s": f(&latency, "p99_ms").map(|p| p < 50.0),
+            "at_most_80_bytes_per_transfer_at_1000": f(&batch_1000, "bytes_per_transfer").map(|b| b <= 80.0),
+            "at_most_3500_gas_per_transfer_at_1000": f(&batch_1000, "gas_per_transfer").map(|g| g <= 3_500.0),
+            "at_least_6x_cheaper_than_l1": ratio(native_gas, f(&batch_1000, "gas_per_transfer")).map(|r| r >= 6.0),
+        },
+    });
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("ply bench rollup — optimistic rollup vs native L1 transfers");
+        println!(
+            "  sequencer throughput      {:>10.0} transfers/s (durable)",
+            f(&throughput, "transfers_per_second").unwrap_or_default()
+        );
+        println!(
+            "  soft confirmation p50/p99 {:>6.2} / {:.2} ms at {}/s",
+            f(&latency, "p50_ms").unwrap_or_default(),
+            f(&latency, "p99_ms").unwrap_or_default(),
+            args.rate
+        );
+        for (name, b) in [("batch 100 ", &batch_100), ("batch 1000", &batch_1000)] {
+            println!(
+                "  {name}: {:>6.1} L1 bytes, {:>7.0} L1 gas per transfer",
+                f(b, "bytes_per_transfer").unwrap_or_default(),
+                f(b, "gas_per_transfer").unwrap_or_default()
+            );
+        }
+        println!(
+            "  native L1:   {:>6.1} bytes, {:>7.0} gas per transfer",
+            f(&native, "bytes_per_transfer").unwrap_or_default(),
+            native_gas.unwrap_or_default()
+        );
+        if let Some(r) = ratio(native_gas, f(&batch_1000, "gas_per_transfer")) {
+            println!("  L1 gas: rollup is {r:.1}x cheaper than native transfers (batch 1000)");
+        }
+    }
+    let _ = B256::ZERO;
+    Ok(())
+}

@@ -1,0 +1,466 @@
+//! Reading the rollup's data from L1: the deposit queue of the `Bridge`, and the batches and
+//! outputs of the `Rollup` contract (`docs/rollup.md`).
+//!
+//! Everything a derivation node needs comes from here, through the backend-agnostic
+//! [`L1Client`](ply_l1::client::L1Client): deposits from `DepositQueued` logs, batches from
+//! `BatchAppended` logs plus the calldata of the `appendBatch` transaction that emitted them
+//! (the contract keeps only a hash of the data, so the data itself is read back from the
+//! transaction and checked against the event's `dataHash`), and outputs from `OutputProposed`
+//! logs.
+//!
+//! An [`L1Reader`] reads explicit block ranges; it takes no view of confirmation depth. Pair it
+//! with a [`BlockFollower`](ply_l1::client::BlockFollower), as
+//! [`DerivationNode`](crate::derivation::DerivationNode) does, to read only confirmed blocks.
+
+use crate::{Error, Result, config::RollupConfig};
+use alloy::{
+    consensus::Transaction as _,
+    primitives::{Address, B256, Bytes, U256, keccak256},
+    rpc::types::{Filter, Log},
+    sol_types::{SolCall, SolEvent},
+};
+use ply_contracts::{Bridge, Rollup};
+use ply_l1::client::DynL1Client;
+use ply_ledger::Deposit;
+use std::ops::RangeInclusive;
+
+/// The most blocks one `eth_getLogs` request spans (remote nodes limit ranges).
+const LOG_CHUNK: u64 = 10_000;
+
+/// A batch as appended on L1: the `BatchAppended` event and the data of its `appendBatch` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L1Batch {
+    /// The batch index (consecutive from 0).
+    pub index: u64,
+    /// Deposits consumed before this batch: its deposits start at this queue index.
+    pub prev_deposit_count: u64,
+    /// Deposits consumed after this batch: its deposits end before this queue index.
+    pub new_deposit_count: u64,
+    /// The batch data, as posted (not yet decoded: it may be malformed).
+    pub data: Bytes,
+    /// The L1 block that holds the batch.
+    pub l1_block: u64,
+    /// The L1 transaction that appended it.
+    pub l1_tx: B256,
+}
+
+impl L1Batch {
+    /// How many queued deposits the batch consumes.
+    pub fn deposit_count(&self) -> u64 {
+        self.new_deposit_count.saturating_sub(self.prev_deposit_count)
+    }
+}
+
+/// The state root and withdrawal root an output commits to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OutputRoots {
+    /// The L2 state root after the batch.
+    pub state_root: B256,
+    /// The root of the batch's withdrawal tree.
+    pub withdrawal_root: B256,
+}
+
+impl OutputRoots {
+    /// The output root, `keccak256(abi.encode(state_root, withdrawal_root))`.
+    pub fn output_root(&self) -> B256 {
+        ply_ledger::output_root(self.state_root, self.withdrawal_root)
+    }
+}
+
+/// An output proposed on L1 (`Rollup.OutputProposed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L1Output {
+    /// The batch it is the output of.
+    pub batch_index: u64,
+    /// The roots it commits to.
+    pub roots: OutputRoots,
+    /// The output root the contract stored, `keccak256(abi.encode(stateRoot, withdrawalRoot))`.
+    pub output_root: B256,
+    /// Who proposed (and bonded) it.
+    pub proposer: Address,
+    /// The L1 timestamp of the proposal; the challenge window counts from it.
+    pub proposed_at: u64,
+    /// The L1 block that holds the proposal.
+    pub l1_block: u64,
+    /// The L1 transaction that proposed it.
+    pub l1_tx: B256,
+}
+
+/// Reads the rollup's deposits, batches and outputs from L1.
+#[derive(Debug, Clone)]
+pub struct L1Reader {
+    client: DynL1Client,
+    bridge: Address,
+    rollup: Address,
+}
+
+impl L1Reader {
+    /// A reader of the `Bridge` at `bridge` and the `Rollup` at `rollup`.
+    pub fn new(client: DynL1Client, bridge: Address, rollup: Address) -> Self {
+        Self { client, bridge, rollup }
+    }
+
+    /// A reader of the contracts of `config`.
+    pub fn from_config(client: DynL1Client, config: &RollupConfig) -> Self {
+        Self::new(client, config.bridge, config.rollup)
+    }
+
+    /// The L1 client underneath.
+    pub fn client(&self) -> &DynL1Client {
+        &self.client
+    }
+
+    /// The deposits queued in the blocks of `range`, in queue order.
+    pub async fn deposits_in(&self, range: RangeInclusive<u64>) -> Result<Vec<Deposit>> {
+        let logs = self.logs::<Bridge::DepositQueued>(self.bridge, range).await?;
+        logs.iter()
+            .map(|log| {
+                let event = decode::<Bridge::DepositQueued>(log)?;
+                Ok(Deposit {
+                    queue_index: to_u64(event.index, "a deposit's queue index")?,
+                    to: event.to,
+                    token: event.token,
+                    amount: event.amount,
+                })
+            })
+            .collect()
+    }
+
+    /// The batches appended in the blocks of `range`, in order, each with its data.
+    ///
+    /// The data is the calldata of the `appendBatch` transaction that emitted the event; it
+    /// must hash to the event's `dataHash`. A batch appended from inside another contract's
+    /// call (not by a direct transaction to the rollup) cannot be read this way, and is an
+    /// error: ply's sequencer always appends directly.
+    pub async fn batches_in(&self, range: RangeInclusive<u64>) -> Result<Vec<L1Batch>> {
+        let logs = self.logs::<Rollup::BatchAppended>(self.rollup, range).await?;
+        let mut batches = Vec::with_capacity(logs.len());
+        for log in &logs {
+            let event = decode::<Rollup::BatchAppended>(log)?;
+            let (l1_block, l1_tx) = location(log)?;
+            let index = to_u64(event.batchIndex, "a batch index")?;
+            let new_deposit_count = to_u64(event.newDepositCount, "a deposit count")?;
+            let data = self.batch_data(index, l1_tx, new_deposit_count, event.dataHash).await?;
+            batches.push(L1Batch {
+                index,
+                prev_deposit_count: to_u64(event.prevDepositCount, "a deposit count")?,
+                new_deposit_count,
+                data,
+                l1_block,
+                l1_tx,
+            });
+        }
+        Ok(batches)
+    }
+
+    /// The outputs proposed in the blocks of `range`, in order.
+    pub async fn outputs_in(&self, range: RangeInclusive<u64>) -> Result<Vec<L1Output>> {
+        let logs = self.logs::<Rollup::OutputProposed>(self.rollup, range).await?;
+        logs.iter()
+            .map(|log| {
+                let event = decode::<Rollup::OutputProposed>(log)?;
+                let (l1_block, l1_tx) = location(log)?;
+                Ok(L1Output {
+                    batch_index: to_u64(event.batchIndex, "a batch index")?,
+                    roots: OutputRoots {
+                        state_root: event.stateRoot,
+                        withdrawal_root: event.withdrawalRoot,
+                    },
+                    output_root: event.outputRoot,
+                    proposer: event.proposer,
+                    proposed_at: event.proposedAt,
+                    l1_block,
+                    l1_tx,
+                })
+            })
+            .collect()
+    }
+
+    /// The data of batch `index`, from the calldata of transaction `l1_tx`, checked against
+    /// the event's deposit count and data hash.
+    async fn batch_data(
+        &self,
+        index: u64,
+        l1_tx: B256,
+        new_deposit_count: u64,
+        data_hash: B256,
+    ) -> Result<Bytes> {
+        let tx = self.client.transaction(l1_tx).await?.ok_or_else(|| {
+            Error::Invalid(format!(
+                "the L1 node does not know transaction {l1_tx}, which appended batch {index}"
+            ))
+        })?;
+        let call = Rollup::appendBatchCall::abi_decode(tx.input()).map_err(|e| {
+            Error::Invalid(format!(
+                "batch {index} was not appended by a direct appendBatch transaction to the \
+                 rollup: the input of {l1_tx} does not decode as appendBatch ({e}); the batch \
+                 data cannot be read"
+            ))
+        })?;
+        let hash = keccak256(&call.data);
+        if hash != data_hash || call.newDepositCount != U256::from(new_deposit_count) {
+            return Err(Error::Invalid(format!(
+                "the appendBatch call in {l1_tx} (data hash {hash}, new deposit count {}) is not \
+                 the one that appended batch {index} (data hash {data_hash}, new deposit count \
+                 {new_deposit_count}): was the batch appended from inside another call?",
+                call.newDepositCount
+            )));
+        }
+        Ok(call.data)
+    }
+
+    /// The logs of event `E` from `address` in `range`, in order, in requests of at most
+    /// [`LOG_CHUNK`] blocks; logs of blocks reorganised away are dropped.
+    async fn logs<E: SolEvent>(
+        &self,
+        address: Address,
+        range: RangeInclusive<u64>,
+    ) -> Result<Vec<Log>> {
+        let base = Filter::new().address(address).event_signature(E::SIGNATURE_HASH);
+        let (mut from, to) = range.into_inner();
+        let mut logs = Vec::new();
+        while from <= to {
+            let end = to.min(from.saturating_add(LOG_CHUNK - 1));
+            let filter = base.clone().from_block(from).to_block(end);
+            logs.extend(self.client.logs(&filter).await?.into_iter().filter(|l| !l.removed));
+            if end == u64::MAX {
+                break;
+            }
+            from = end + 1;
+        }
+        Ok(logs)
+    }
+}
+
+/// Decodes a log as event `E`.
+fn decode<E: SolEvent>(log: &Log) -> Result<E> {
+    E::decode_log(&log.inner).map(|decoded| decoded.data).map_err(|e| {
+        Error::Invalid(format!(
+            "a {} log in L1 transaction {:?} does not decode: {e}",
+            E::SIGNATURE,
+            log.transaction_hash
+        ))
+    })
+}
+
+/// The block number and transaction hash of a mined log.
+fn location(log: &Log) -> Result<(u64, B256)> {
+    match (log.block_number, log.transaction_hash) {
+        (Some(block), Some(tx)) => Ok((block, tx)),
+        _ => Err(Error::Invalid(format!(
+            "the L1 node returned a log without its block number or transaction hash: {log:?}"
+        ))),
+    }
+}
+
+/// A `uint256` from an event that must fit a `u64` (the contracts guarantee it).
+fn to_u64(value: U256, what: &str) -> Result<u64> {
+    u64::try_from(value)
+        .map_err(|_| Error::Invalid(format!("{what} on L1 is {value}, which exceeds 2^64 - 1")))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! An embedded L1 with the rollup contracts deployed and wired, and the calls tests make.
+
+    use super::*;
+    use alloy::{
+        primitives::{Address, B256, Bytes, U256},
+        rpc::types::{TransactionReceipt, TransactionRequest},
+        sol_types::{SolCall, SolConstructor},
+    };
+    use ply_contracts::{Bridge, Contract, Rollup};
+    use ply_core::dev::dev_signer;
+    use ply_l1::{
+        chain::ChainConfig,
+        client::{DynL1Client, EmbeddedClient, TxSender},
+        node::Node,
+    };
+    use ply_ledger::LedgerConfig;
+    use std::{sync::Arc, time::Duration};
+
+    /// The L2 chain id of the test rollup.
+    pub(crate) const L2_CHAIN_ID: u64 = 901;
+    /// The proposer's bond, in wei.
+    pub(crate) const BOND: u64 = 1_000_000_000_000_000;
+
+    /// An embedded L1 with `Bridge` and `Rollup` deployed: dev account 0 deploys, 1 sequences,
+    /// 2 proposes, 3 deposits.
+    pub(crate) struct TestL1 {
+        pub(crate) client: DynL1Client,
+        pub(crate) config: RollupConfig,
+        pub(crate) sequencer: TxSender,
+        pub(crate) proposer: TxSender,
+        pub(crate) depositor: TxSender,
+    }
+
+    impl TestL1 {
+        pub(crate) async fn new() -> Self {
+            let client: DynL1Client =
+                Arc::new(EmbeddedClient::new(Node::new(ChainConfig::default())));
+            let sender = |i| TxSender::new(client.clone(), dev_signer(i).unwrap());
+            let deployer = sender(0);
+            let (sequencer, proposer, depositor) = (sender(1), sender(2), sender(3));
+            let bridge = deployer.deploy(Contract::Bridge.bytecode().clone()).await.unwrap();
+            let args = Rollup::constructorCall {
+                bridge_: bridge,
+                sequencer_: sequencer.address(),
+                proposer_: proposer.address(),
+                bond_: U256::from(BOND),
+                challengeWindow_: 3600,
+                inclusionDeadline_: 3600,
+                l2ChainId_: L2_CHAIN_ID,
+            };
+            let mut code = Contract::Rollup.bytecode().to_vec();
+            code.extend_from_slice(&args.abi_encode());
+            let rollup = deployer.deploy(code.into()).await.unwrap();
+            let init = Bridge::initializeCall { rollup_: rollup };
+            send(&deployer, bridge, init.abi_encode(), U256::ZERO).await;
+            let config = RollupConfig {
+                l2_chain_id: L2_CHAIN_ID,
+                rollup,
+                bridge,
+                ledger: LedgerConfig::new(dev_signer(0).unwrap().address()),
+                block_time: Duration::from_millis(100),
+                max_block_txs: 1_000,
+                l1_confirmations: 0,
+                batch: Default::default(),
+            };
+            Self { client, config, sequencer, proposer, depositor }
+        }
+
+        pub(crate) fn reader(&self) -> L1Reader {
+            L1Reader::from_config(self.client.clone(), &self.config)
+        }
+
+        pub(crate) async fn head(&self) -> u64 {
+            self.client.block_number().await.unwrap()
+        }
+
+        /// Deposits `amount` wei of ETH to `to` on L2.
+        pub(crate) async fn deposit_eth(&self, to: Address, amount: U256) -> TransactionReceipt {
+            let call = Bridge::depositETHCall { to };
+            send(&self.depositor, self.config.bridge, call.abi_encode(), amount).await
+        }
+
+        /// Appends a batch.
+        pub(crate) async fn append_batch(
+            &self,
+            new_deposit_count: u64,
+            data: Vec<u8>,
+        ) -> TransactionReceipt {
+            let call = Rollup::appendBatchCall {
+                newDepositCount: U256::from(new_deposit_count),
+                data: Bytes::from(data),
+            };
+            send(&self.sequencer, self.config.rollup, call.abi_encode(), U256::ZERO).await
+        }
+
+        /// Proposes an output.
+        pub(crate) async fn propose(
+            &self,
+            batch_index: u64,
+            state_root: B256,
+            withdrawal_root: B256,
+        ) -> TransactionReceipt {
+            let call = Rollup::proposeOutputCall {
+                batchIndex: U256::from(batch_index),
+                stateRoot: state_root,
+                withdrawalRoot: withdrawal_root,
+            };
+            send(&self.proposer, self.config.rollup, call.abi_encode(), U256::from(BOND)).await
+        }
+    }
+
+    async fn send(
+        sender: &TxSender,
+        to: Address,
+        input: Vec<u8>,
+        value: U256,
+    ) -> TransactionReceipt {
+        let req =
+            TransactionRequest::default().to(to).input(Bytes::from(input).into()).value(value);
+        sender.send_and_check(req).await.unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{testing::TestL1, *};
+    use crate::batch::{self, Batch, BatchBlock};
+    use ply_ledger::output_root;
+
+    #[tokio::test]
+    async fn reads_deposits_batches_and_outputs() {
+        let l1 = TestL1::new().await;
+        let reader = l1.reader();
+        let start = l1.head().await + 1;
+        let alice = Address::repeat_byte(0xa1);
+        let bob = Address::repeat_byte(0xb0);
+        l1.deposit_eth(alice, U256::from(1_000u64)).await;
+        l1.deposit_eth(bob, U256::from(2_000u64)).await;
+
+        let data = batch::encode(&Batch {
+            blocks: vec![BatchBlock { timestamp: 1, deposits: 2, txs: vec![] }],
+        })
+        .unwrap();
+        let appended = l1.append_batch(2, data.clone()).await;
+        let state_root = B256::repeat_byte(0x11);
+        let withdrawal_root = B256::repeat_byte(0x22);
+        let proposed = l1.propose(0, state_root, withdrawal_root).await;
+        let end = l1.head().await;
+
+        let deposits = reader.deposits_in(start..=end).await.unwrap();
+        assert_eq!(
+            deposits,
+            vec![
+                Deposit { queue_index: 0, to: alice, token: 0, amount: U256::from(1_000u64) },
+                Deposit { queue_index: 1, to: bob, token: 0, amount: U256::from(2_000u64) },
+            ]
+        );
+
+        let batches = reader.batches_in(start..=end).await.unwrap();
+        assert_eq!(
+            batches,
+            vec![L1Batch {
+                index: 0,
+                prev_deposit_count: 0,
+                new_deposit_count: 2,
+                data: data.into(),
+                l1_block: appended.block_number.unwrap(),
+                l1_tx: appended.transaction_hash,
+            }]
+        );
+        assert_eq!(batches[0].deposit_count(), 2);
+
+        let outputs = reader.outputs_in(start..=end).await.unwrap();
+        assert_eq!(outputs.len(), 1);
+        let output = &outputs[0];
+        assert_eq!(output.batch_index, 0);
+        assert_eq!(output.roots, OutputRoots { state_root, withdrawal_root });
+        assert_eq!(output.output_root, output_root(state_root, withdrawal_root));
+        assert_eq!(output.roots.output_root(), output.output_root);
+        assert_eq!(output.proposer, l1.proposer.address());
+        assert_eq!(output.l1_block, proposed.block_number.unwrap());
+        assert_eq!(output.l1_tx, proposed.transaction_hash);
+
+        // Ranges select: nothing before the first deposit, only the batch's block for it.
+        assert!(reader.deposits_in(0..=start - 1).await.unwrap().is_empty());
+        let block = appended.block_number.unwrap();
+        assert_eq!(reader.batches_in(block..=block).await.unwrap().len(), 1);
+        assert!(reader.outputs_in(block..=block).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn malformed_batch_data_is_still_read() {
+        // The L1 accepts any bytes; telling malformed data apart is the derivation's job.
+        let l1 = TestL1::new().await;
+        let garbage = vec![0xde, 0xad, 0xbe, 0xef];
+        let receipt = l1.append_batch(0, garbage.clone()).await;
+        let block = receipt.block_number.unwrap();
+        let batches = l1.reader().batches_in(block..=block).await.unwrap();
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].data.as_ref(), garbage.as_slice());
+        assert_eq!(batches[0].deposit_count(), 0);
+    }
+}

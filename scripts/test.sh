@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-step "npm ci (Foundry $(node -p "require('./package.json').devDependencies['@foundry-rs/forge']"), solc-js)"
+step "npm ci (Foundry $(node -p "require('./package.json').devDependencies['@foundry-rs/forge-linux-amd64']"), solc-js)"
 npm ci --no-audit --no-fund --loglevel=error
 
 step "contracts: checked-in artifacts match the sources"

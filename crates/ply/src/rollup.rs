@@ -94,6 +94,19 @@ enum RollupCommand {
         /// The account (the signer if omitted).
         address: Option<Address>,
     },
+    /// Rebuild the rollup's state from L1 data alone and check every proposed output (a
+    /// derivation node: trusts nothing but the L1). Runs until Ctrl-C.
+    Verify {
+        /// The Rollup contract on L1.
+        #[arg(long)]
+        rollup: Address,
+        /// The L1 block to start reading from (the deployment block).
+        #[arg(long, default_value_t = 0)]
+        start_block: u64,
+        /// L1 confirmations before a block is read.
+        #[arg(long, default_value_t = 1)]
+        confirmations: u64,
+    },
     /// The rollup's status, or a transaction's with --tx.
     Status {
         /// A transaction hash.
@@ -152,7 +165,78 @@ impl Wallet {
     }
 }
 
+/// Reads a contract view that returns one word.
+async fn view_word(client: &DynL1Client, to: Address, data: Vec<u8>) -> eyre::Result<U256> {
+    let req = TransactionRequest::default().to(to).input(Bytes::from(data).into());
+    let out = client.call(&req, alloy::eips::BlockId::latest()).await?;
+    eyre::ensure!(out.len() == 32, "{to} is not a ply Rollup contract");
+    Ok(U256::from_be_slice(&out))
+}
+
+/// `ply rollup verify`: the rollup's parameters come from the Rollup contract itself.
+async fn verify(
+    l1: DynL1Client,
+    rollup: Address,
+    start_block: u64,
+    confirmations: u64,
+) -> eyre::Result<()> {
+    use ply_contracts::Rollup;
+    use ply_rollup::derivation::{DerivationEvent, DerivationNode};
+    let word = |u: U256| Address::from_word(u.into());
+    let bridge = word(view_word(&l1, rollup, Rollup::bridgeCall {}.abi_encode()).await?);
+    let sequencer = word(view_word(&l1, rollup, Rollup::sequencerCall {}.abi_encode()).await?);
+    let l2_chain_id: u64 =
+        view_word(&l1, rollup, Rollup::l2ChainIdCall {}.abi_encode()).await?.to();
+    let config = ply_rollup::RollupConfig {
+        l2_chain_id,
+        rollup,
+        bridge,
+        // The fee account is the sequencer's address (index 0 at genesis).
+        ledger: ply_ledger::LedgerConfig::new(sequencer),
+        block_time: std::time::Duration::from_millis(250),
+        max_block_txs: 1_000,
+        l1_confirmations: confirmations,
+        batch: Default::default(),
+    };
+    let node = DerivationNode::new(l1, config, confirmations)?
+        .with_start_block(start_block)
+        .with_poll_interval(std::time::Duration::from_millis(500));
+    let mut events = node.subscribe();
+    let task = tokio::spawn(node.run());
+    println!(
+        "deriving rollup {rollup} (bridge {bridge}, L2 chain {l2_chain_id}) from L1 block {start_block}"
+    );
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            event = events.recv() => match event {
+                Ok(DerivationEvent::BatchDerived { index, output, .. }) => {
+                    println!("batch {index}: state root {}", output.state_root)
+                }
+                Ok(DerivationEvent::OutputAgrees { index }) => println!("batch {index}: proposed output agrees"),
+                Ok(DerivationEvent::OutputMismatch { batch, expected, proposed, first_bad_tx, proposer, .. }) => {
+                    println!(
+                        "batch {batch}: proposed output is WRONG (proposer {proposer}): derived state root {}, proposed {}; first skipped transaction {first_bad_tx:?}",
+                        expected.state_root, proposed.state_root
+                    )
+                }
+                Ok(DerivationEvent::BatchMalformed { index, reason }) => println!("batch {index}: malformed ({reason}); deposits applied, transactions skipped"),
+                Ok(DerivationEvent::TxSkipped { batch, block, index, reason }) => println!("batch {batch}: transaction {block}/{index} skipped: {reason}"),
+                Ok(DerivationEvent::Halted { reason }) => bail!("derivation halted: {reason}"),
+                Ok(other) => tracing::debug!(?other, "derivation"),
+                Err(_) => break,
+            },
+        }
+    }
+    task.abort();
+    Ok(())
+}
+
 pub(crate) async fn run(args: RollupArgs) -> eyre::Result<()> {
+    if let RollupCommand::Verify { rollup, start_block, confirmations } = args.command {
+        let l1: DynL1Client = Arc::new(RpcClient::new(&args.wallet.l1)?);
+        return verify(l1, rollup, start_block, confirmations).await;
+    }
     let wallet = Wallet::new(&args.wallet)?;
     let me = wallet.signer.address();
     match args.command {
@@ -265,6 +349,7 @@ pub(crate) async fn run(args: RollupArgs) -> eyre::Result<()> {
         RollupCommand::Status { tx: None } => {
             println!("{}", serde_json::to_string_pretty(&wallet.status().await?)?);
         }
+        RollupCommand::Verify { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -92,13 +92,17 @@ pub struct AccountView {
 
 type Query = Box<dyn FnOnce(&SequencerState, &[PostedBatch]) + Send>;
 
+/// A transaction on its way to the sequencer task.
+struct Submission {
+    hash: B256,
+    tx: SignedTx,
+    verified: VerifiedTx,
+    reply: oneshot::Sender<Result<Confirmation>>,
+}
+
 enum Command {
-    Submit {
-        hash: B256,
-        tx: SignedTx,
-        verified: VerifiedTx,
-        reply: oneshot::Sender<Result<Confirmation>>,
-    },
+    /// Boxed: a transaction is far larger than every other command.
+    Submit(Box<Submission>),
     Deposits(Vec<Deposit>),
     Seal,
     Query(Query),
@@ -215,7 +219,7 @@ impl Sequencer {
         let hash = tx.tx.signing_hash(&self.domain);
         let (reply, answer) = oneshot::channel();
         self.commands
-            .send(Command::Submit { hash, tx, verified, reply })
+            .send(Command::Submit(Box::new(Submission { hash, tx, verified, reply })))
             .await
             .map_err(|_| Error::Stopped)?;
         Ok(async move { answer.await.map_err(|_| Error::Stopped)? })
@@ -340,7 +344,8 @@ impl Task {
         let mut sealed = Vec::new();
         for command in group.drain(..) {
             match command {
-                Command::Submit { hash, tx, verified, reply } => {
+                Command::Submit(submission) => {
+                    let Submission { hash, tx, verified, reply } = *submission;
                     entries.extend(self.state.apply_queued_deposits());
                     match self.state.apply_tx(hash, tx, verified) {
                         Ok((location, entry)) => {

@@ -1,0 +1,81 @@
+//! [`PoseidonHasher`]: the ledger's tree hasher for the zk family.
+
+use crate::{Fr, fr_from_address, fr_to_b256, poseidon};
+use ark_ff::PrimeField;
+use ply_core::{Address, B256, U256};
+use ply_ledger::TreeHasher;
+use std::sync::OnceLock;
+
+/// Poseidon tree hashing (circom parameters), cheap to prove in a BN254 circuit:
+///
+/// | function | definition |
+/// |---|---|
+/// | `hash_node(l, r)` | `poseidon([l, r])` |
+/// | `balance_leaf(amount)` | `amount` as a field element (no hash) |
+/// | `hash_account(address, nonce, balances_root)` | `poseidon([address, nonce, balances_root])` |
+///
+/// Digests are field elements written as 32 big-endian bytes. The address is its 160-bit
+/// big-endian integer. Inputs that are not canonical encodings (32 bytes at or above the
+/// modulus, which no digest of this hasher is) are read modulo the field's modulus, so that a
+/// proof verifier fed foreign bytes answers rather than panics; circuits see only field
+/// elements.
+///
+/// The trait's requirements hold: `balance_leaf(0)` is zero, and `hash_account` returns zero
+/// only for a Poseidon preimage of zero, which nobody can find.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct PoseidonHasher;
+
+/// The number of levels [`PoseidonHasher::empty`] keeps precomputed.
+const EMPTY_LEVELS: usize = 64;
+
+/// A digest read as a field element (modulo the modulus, see [`PoseidonHasher`]).
+fn digest_to_fr(digest: B256) -> Fr {
+    Fr::from_be_bytes_mod_order(digest.as_slice())
+}
+
+impl TreeHasher for PoseidonHasher {
+    const NAME: &'static str = "poseidon";
+
+    fn hash_node(left: B256, right: B256) -> B256 {
+        fr_to_b256(poseidon(&[digest_to_fr(left), digest_to_fr(right)]))
+    }
+
+    fn balance_leaf(amount: U256) -> B256 {
+        // An amount below the modulus (every balance is below 2^128) is its own field element,
+        // whose encoding is the amount's 32 big-endian bytes.
+        debug_assert!(amount < U256::from_limbs(Fr::MODULUS.0));
+        B256::from(amount.to_be_bytes::<32>())
+    }
+
+    fn hash_account(address: Address, nonce: u64, balances_root: B256) -> B256 {
+        fr_to_b256(poseidon(&[
+            fr_from_address(address),
+            Fr::from(nonce),
+            digest_to_fr(balances_root),
+        ]))
+    }
+
+    fn empty(level: usize) -> B256 {
+        static TABLE: OnceLock<Vec<B256>> = OnceLock::new();
+        let table = TABLE.get_or_init(|| {
+            let mut table = Vec::with_capacity(EMPTY_LEVELS + 1);
+            let mut node = B256::ZERO;
+            table.push(node);
+            for _ in 0..EMPTY_LEVELS {
+                node = Self::hash_node(node, node);
+                table.push(node);
+            }
+            table
+        });
+        match table.get(level) {
+            Some(node) => *node,
+            None => {
+                let mut node = table[EMPTY_LEVELS];
+                for _ in EMPTY_LEVELS..level {
+                    node = Self::hash_node(node, node);
+                }
+                node
+            }
+        }
+    }
+}

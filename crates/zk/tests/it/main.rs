@@ -1,0 +1,7 @@
+//! Integration tests of ply-zk: each primitive against known vectors, each gadget against its
+//! native twin, with good and bad witnesses.
+
+mod babyjubjub;
+mod eddsa;
+mod hasher;
+mod poseidon;

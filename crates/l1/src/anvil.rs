@@ -37,6 +37,32 @@ pub struct Anvil {
 }
 
 impl Anvil {
+    /// Starts anvil for a test suite: the binary from `$PLY_ANVIL` or `npm ci` (searched from
+    /// `repo_root` up). Without it the answer is an error that says to run `npm ci`, unless
+    /// `PLY_SKIP_ANVIL=1`, which turns a missing anvil into `Ok(None)` (the caller skips).
+    /// A port taken by another process between the look and anvil's bind is retried.
+    pub fn for_tests(repo_root: &Path) -> Result<Option<Self>> {
+        let Some(binary) = find_anvil(repo_root) else {
+            if std::env::var("PLY_SKIP_ANVIL").is_ok_and(|v| v == "1") {
+                eprintln!("skipping an anvil test: anvil is not installed (PLY_SKIP_ANVIL=1)");
+                return Ok(None);
+            }
+            return Err(Error::Rpc(format!(
+                "anvil not found under {}: run npm ci in the repository root (or set \
+                 PLY_SKIP_ANVIL=1 to skip the anvil tests)",
+                repo_root.display()
+            )));
+        };
+        let mut last = None;
+        for _ in 0..5 {
+            match Self::spawn(&binary, &[]) {
+                Ok(anvil) => return Ok(Some(anvil)),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("five attempts"))
+    }
+
     /// Starts `binary` on a free loopback port with `extra_args` and waits until it accepts
     /// connections.
     pub fn spawn(binary: &Path, extra_args: &[&str]) -> Result<Self> {

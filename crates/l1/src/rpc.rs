@@ -244,31 +244,38 @@ pub fn module(node: Node) -> RpcModule<Node> {
                     return Ok(());
                 }
             };
-            let mut blocks = node.subscribe();
-            let sink = pending.accept().await.map_err(|e| e.to_string())?;
-            loop {
-                let block = tokio::select! {
-                    _ = sink.closed() => break,
-                    block = blocks.recv() => match block {
-                        Ok(block) => block,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(_) => break,
-                    },
-                };
-                for item in notifications(&block, filter.as_ref()) {
-                    let message = SubscriptionMessage::from(
-                        serde_json::value::to_raw_value(&item).map_err(|e| e.to_string())?,
-                    );
-                    if sink.send(message).await.is_err() {
-                        return Ok(());
-                    }
-                }
-            }
-            Ok::<(), jsonrpsee::core::SubscriptionError>(())
+            forward(pending, node.subscribe(), |block| notifications(block, filter.as_ref())).await
         },
     )
     .expect("eth_subscribe registered once");
     m
+}
+
+/// Accepts a subscription and sends it the notifications `notify` makes of every item `items`
+/// delivers, until the client unsubscribes or the source closes. A subscriber too slow to keep
+/// up skips what it missed rather than stalling the source. Shared by every ply JSON-RPC server.
+pub async fn forward<T: Clone, V: serde::Serialize>(
+    pending: PendingSubscriptionSink,
+    mut items: tokio::sync::broadcast::Receiver<T>,
+    notify: impl Fn(&T) -> Vec<V>,
+) -> Result<(), jsonrpsee::core::SubscriptionError> {
+    let sink = pending.accept().await.map_err(|e| e.to_string())?;
+    loop {
+        let item = tokio::select! {
+            _ = sink.closed() => return Ok(()),
+            item = items.recv() => match item {
+                Ok(item) => item,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return Ok(()),
+            },
+        };
+        for value in notify(&item) {
+            let json = serde_json::value::to_raw_value(&value).map_err(|e| e.to_string())?;
+            if sink.send(SubscriptionMessage::from(json)).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
 }
 
 fn notifications(block: &MinedBlock, filter: Option<&Filter>) -> Vec<serde_json::Value> {

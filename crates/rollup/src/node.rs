@@ -446,6 +446,26 @@ pub async fn run_deposit_watcher(
     }
 }
 
+/// Runs the service `run` makes, again after every failure (with a growing pause, at most
+/// 10 s), until it ends or the sequencer stops.
+async fn supervise<F, Fut>(name: &'static str, run: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match run().await {
+            Ok(()) | Err(Error::Stopped) => return,
+            Err(e) => {
+                tracing::error!(service = name, error = %e, ?backoff, "service failed; restarting")
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
 /// The signers of the rollup's L1 roles.
 #[derive(Debug, Clone)]
 pub struct NodeKeys {
@@ -485,49 +505,22 @@ impl RollupNode {
         let mut tasks = Vec::new();
         {
             let (sequencer, config) = (sequencer.clone(), config.clone());
-            tasks.push(tokio::spawn(async move {
-                // The batcher reconciles with L1 when it starts, so restarting it after a
-                // failure (an L1 that did not answer, a transaction that timed out) is safe.
-                let mut backoff = Duration::from_millis(200);
-                loop {
-                    let run = run_batcher(
-                        sequencer.clone(),
-                        batcher.clone(),
-                        proposer.clone(),
-                        config.clone(),
-                    );
-                    match run.await {
-                        Ok(()) | Err(Error::Stopped) => break,
-                        Err(e) => {
-                            tracing::error!(error = %e, ?backoff, "batcher failed; restarting")
-                        }
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                }
-            }));
+            // The batcher reconciles with L1 when it starts, so restarting it after a failure
+            // (an L1 that did not answer, a transaction that timed out) is safe.
+            tasks.push(tokio::spawn(supervise("batcher", move || {
+                run_batcher(sequencer.clone(), batcher.clone(), proposer.clone(), config.clone())
+            })));
         }
         {
             let (sequencer, config, client) = (sequencer.clone(), config.clone(), client.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut backoff = Duration::from_millis(200);
-                loop {
-                    let run = run_deposit_watcher(
-                        sequencer.clone(),
-                        client.clone(),
-                        config.clone(),
-                        l1_start_block,
-                    );
-                    match run.await {
-                        Ok(()) | Err(Error::Stopped) => break,
-                        Err(e) => {
-                            tracing::error!(error = %e, ?backoff, "deposit watcher failed; restarting")
-                        }
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                }
-            }));
+            tasks.push(tokio::spawn(supervise("deposit watcher", move || {
+                run_deposit_watcher(
+                    sequencer.clone(),
+                    client.clone(),
+                    config.clone(),
+                    l1_start_block,
+                )
+            })));
         }
         Ok(Self { sequencer, rpc_addr, server, tasks })
     }

@@ -280,28 +280,12 @@ impl Chain {
         }
         let state_root = self.roots.state_root(&self.db, std::iter::empty());
         let header = Header {
-            parent_hash: B256::ZERO,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: self.config.coinbase,
             state_root,
             transactions_root: EMPTY_ROOT_HASH,
             receipts_root: EMPTY_ROOT_HASH,
-            logs_bloom: Bloom::ZERO,
-            difficulty: U256::ZERO,
-            number: 0,
-            gas_limit: self.config.block_gas_limit,
-            gas_used: 0,
             timestamp: self.config.genesis_timestamp.unwrap_or_else(now_secs),
-            extra_data: Bytes::new(),
-            mix_hash: B256::ZERO,
-            nonce: Default::default(),
             base_fee_per_gas: Some(self.config.initial_base_fee),
-            withdrawals_root: Some(EMPTY_ROOT_HASH),
-            blob_gas_used: Some(0),
-            excess_blob_gas: Some(0),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: Some(EMPTY_REQUESTS_HASH),
-            ..Default::default()
+            ..self.header_template()
         };
         let genesis_accounts = StateDiff {
             accounts: self.config.genesis_accounts.iter().map(|(a, _)| (*a, None)).collect(),
@@ -310,6 +294,25 @@ impl Chain {
         let block =
             MinedBlock { hash: header.hash_slow(), header, transactions: vec![], receipts: vec![] };
         self.commit_block(block, genesis_accounts)
+    }
+
+    /// The fields every block of this chain shares: no ommers, withdrawals, blobs, beacon
+    /// root or requests (the post-merge, post-Prague shape clients expect).
+    fn header_template(&self) -> Header {
+        Header {
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: self.config.coinbase,
+            logs_bloom: Bloom::ZERO,
+            difficulty: U256::ZERO,
+            gas_limit: self.config.block_gas_limit,
+            extra_data: Bytes::new(),
+            withdrawals_root: Some(EMPTY_ROOT_HASH),
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(B256::ZERO),
+            requests_hash: Some(EMPTY_REQUESTS_HASH),
+            ..Default::default()
+        }
     }
 
     /// The configuration this chain runs with.
@@ -668,27 +671,16 @@ impl Chain {
         }
         let header = Header {
             parent_hash: parent.hash,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: self.config.coinbase,
             state_root,
             transactions_root: proofs::calculate_transaction_root(&envelopes),
             receipts_root: proofs::calculate_receipt_root(&consensus_receipts),
             logs_bloom,
-            difficulty: U256::ZERO,
             number: block_env.number.to(),
-            gas_limit,
             gas_used: cumulative_gas,
             timestamp: block_env.timestamp.to(),
-            extra_data: Bytes::new(),
             mix_hash: block_env.prevrandao.unwrap_or_default(),
-            nonce: Default::default(),
             base_fee_per_gas: Some(block_env.basefee),
-            withdrawals_root: Some(EMPTY_ROOT_HASH),
-            blob_gas_used: Some(0),
-            excess_blob_gas: Some(0),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: Some(EMPTY_REQUESTS_HASH),
-            ..Default::default()
+            ..self.header_template()
         };
         let block =
             MinedBlock { hash: header.hash_slow(), header, transactions: included, receipts };

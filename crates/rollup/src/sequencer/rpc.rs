@@ -19,7 +19,7 @@ use super::{AccountView, Confirmation, PostedBatch, Sequencer, TxStatus, status_
 use crate::Error;
 use alloy::primitives::{Address, B256, Bytes, Signature, U256};
 use jsonrpsee::{
-    PendingSubscriptionSink, RpcModule, SubscriptionMessage,
+    PendingSubscriptionSink, RpcModule,
     server::{Server, ServerHandle},
     types::{ErrorObjectOwned, error::INVALID_PARAMS_CODE},
 };
@@ -340,24 +340,7 @@ pub fn module(sequencer: Sequencer) -> RpcModule<Sequencer> {
                     .await;
                 return Ok(());
             }
-            let mut blocks = s.subscribe();
-            let sink = pending.accept().await.map_err(|e| e.to_string())?;
-            loop {
-                let block = tokio::select! {
-                    _ = sink.closed() => break,
-                    block = blocks.recv() => match block {
-                        Ok(block) => block,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(_) => break,
-                    },
-                };
-                let json = serde_json::value::to_raw_value(&block_view(&block))
-                    .map_err(|e| e.to_string())?;
-                if sink.send(SubscriptionMessage::from(json)).await.is_err() {
-                    break;
-                }
-            }
-            Ok::<(), jsonrpsee::core::SubscriptionError>(())
+            ply_l1::rpc::forward(pending, s.subscribe(), |block| vec![block_view(block)]).await
         },
     )
     .expect("registered once");

@@ -12,7 +12,7 @@ use ply_contracts::{Bridge, Rollup, TestToken};
 use ply_core::dev::dev_signer;
 use ply_l1::{
     chain::ChainConfig,
-    client::{DynL1Client, EmbeddedClient, L1Client, RpcClient, SenderConfig, TxSender},
+    client::{DynL1Client, EmbeddedClient, RpcClient, SenderConfig, TxSender},
     node::Node,
 };
 use ply_ledger::{LedgerConfig, SignedTx, TokenId, Transfer, Tx, Withdrawal};
@@ -25,9 +25,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use std::{
     collections::BTreeMap,
     future::Future,
-    net::TcpListener,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    path::Path,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -117,8 +115,8 @@ impl TestL1 {
     /// A fresh anvil on a loopback port, with the miner running; `None` when anvil is missing
     /// and `PLY_SKIP_ANVIL=1` (without it, a missing anvil fails the test).
     pub(crate) async fn anvil() -> Option<Self> {
-        let anvil = Anvil::start().await?;
-        let client: DynL1Client = Arc::new(RpcClient::new(&anvil.url).expect("valid URL"));
+        let anvil = start_anvil()?;
+        let client: DynL1Client = Arc::new(RpcClient::new(&anvil.url()).expect("valid URL"));
         Some(Self { client, name: "anvil", miner: None, _keep: Keep::Anvil(anvil) }.with_miner())
     }
 
@@ -180,82 +178,14 @@ impl Drop for TestL1 {
     }
 }
 
-/// An anvil process, killed on drop.
-#[derive(Debug)]
-pub(crate) struct Anvil {
-    child: Child,
-    /// Its HTTP URL.
-    pub(crate) url: String,
-}
+/// A real anvil for the tests (the launcher lives in `ply_l1::anvil`).
+pub(crate) use ply_l1::anvil::Anvil;
 
-impl Anvil {
-    /// Where `npm ci` puts the anvil binary, or `$PLY_ANVIL` when set.
-    pub(crate) fn path() -> PathBuf {
-        match std::env::var_os("PLY_ANVIL") {
-            Some(path) => PathBuf::from(path),
-            None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../..")
-                .join(ply_l1::anvil::ANVIL_NPM_PATH),
-        }
-    }
-
-    /// Starts anvil on a free loopback port and waits until it answers. Fails the test when
-    /// the binary is missing, unless `PLY_SKIP_ANVIL=1` (then `None`).
-    pub(crate) async fn start() -> Option<Self> {
-        let path = Self::path();
-        if !path.exists() {
-            if std::env::var("PLY_SKIP_ANVIL").is_ok_and(|v| v == "1") {
-                eprintln!(
-                    "skipping an anvil test: {} is missing (PLY_SKIP_ANVIL=1)",
-                    path.display()
-                );
-                return None;
-            }
-            panic!(
-                "anvil not found at {}: run npm ci in the repository root (or set \
-                 PLY_SKIP_ANVIL=1 to skip the anvil tests)",
-                path.display()
-            );
-        }
-        // The port is free when we look; another process may take it before anvil binds it.
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let child = Command::new(&path)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
-            let mut anvil = Anvil { child, url: format!("http://127.0.0.1:{port}") };
-            if anvil.wait_ready(Duration::from_secs(20)).await {
-                return Some(anvil);
-            }
-        }
-        panic!("anvil did not start on a free port after 5 tries");
-    }
-
-    async fn wait_ready(&mut self, limit: Duration) -> bool {
-        let client = RpcClient::new(&self.url).expect("valid URL");
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if client.chain_id().await.is_ok() {
-                return true;
-            }
-            if self.child.try_wait().ok().flatten().is_some() {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        false
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts anvil on a free loopback port; `None` when it is missing and `PLY_SKIP_ANVIL=1`,
+/// otherwise a missing anvil fails the test with "run npm ci".
+pub(crate) fn start_anvil() -> Option<Anvil> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    Anvil::for_tests(&root).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A call of `call` on `to`.

@@ -138,3 +138,75 @@ async fn refusals_change_nothing_and_say_why() {
     assert_eq!(sequencer.query(|state, _| state.ledger().root()).await.unwrap(), root);
     sequencer.shutdown().await;
 }
+
+/// The sequencer's JSON-RPC API refuses bad input with the right codes and changes nothing.
+#[tokio::test]
+async fn json_rpc_bad_input_gets_clear_errors() {
+    use ply_rollup::sequencer::rpc::{TxRequest, serve};
+    let dir = tempfile::tempdir().unwrap();
+    let config = config();
+    let alice = dev_signer(1).unwrap().address();
+    let bob = dev_signer(2).unwrap().address();
+    let sequencer = Sequencer::start(&config, dir.path()).unwrap();
+    fund(&sequencer, alice, 1_000, 0).await;
+    let (addr, server) = serve(sequencer.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    assert!(addr.ip().is_loopback());
+    let url = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    let post = |body: String| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let response = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let call = |method: &str, params: serde_json::Value| {
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+            .to_string()
+    };
+    let code = |v: &serde_json::Value| v["error"]["code"].as_i64();
+    let message =
+        |v: &serde_json::Value| v["error"]["message"].as_str().unwrap_or_default().to_string();
+    let root = sequencer.query(|state, _| state.ledger().root()).await.unwrap();
+
+    // Not JSON at all, an unknown method, parameters of the wrong shape.
+    assert_eq!(code(&post("{\"jsonrpc\":\"2.0\",".into()).await), Some(-32700));
+    assert_eq!(code(&post(call("ply_nope", serde_json::json!([]))).await), Some(-32601));
+    assert_eq!(
+        code(&post(call("ply_sendTransaction", serde_json::json!([{"kind": "teleport"}]))).await),
+        Some(-32602)
+    );
+    let mut short_signature =
+        serde_json::to_value(TxRequest::from_signed(&transfer(1, bob, 100, 0, &config))).unwrap();
+    short_signature["signature"] = serde_json::json!("0x1234");
+    let reply = post(call("ply_sendTransaction", serde_json::json!([short_signature]))).await;
+    assert_eq!(code(&reply), Some(-32602), "{reply}");
+    assert!(message(&reply).contains("65 bytes"), "{reply}");
+
+    // Well-formed but refused: a forged signature, a nonce gap, an overdraft.
+    let mut forged = TxRequest::from_signed(&transfer(1, bob, 100, 0, &config));
+    forged.amount = U256::from(999u64);
+    let reply = post(call("ply_sendTransaction", serde_json::json!([forged]))).await;
+    assert_eq!(code(&reply), Some(-32000), "{reply}");
+    assert!(message(&reply).contains("sign"), "{reply}");
+    let gap = TxRequest::from_signed(&transfer(1, bob, 100, 3, &config));
+    let reply = post(call("ply_sendTransaction", serde_json::json!([gap]))).await;
+    assert!(message(&reply).contains("nonce"), "{reply}");
+    let overdraft = TxRequest::from_signed(&transfer(1, bob, 5_000, 0, &config));
+    let reply = post(call("ply_sendTransaction", serde_json::json!([overdraft]))).await;
+    assert!(message(&reply).contains("balance"), "{reply}");
+    assert_eq!(sequencer.query(|state, _| state.ledger().root()).await.unwrap(), root);
+
+    // And a good one goes through.
+    let good = TxRequest::from_signed(&transfer(1, bob, 100, 0, &config));
+    let reply = post(call("ply_sendTransaction", serde_json::json!([good]))).await;
+    assert!(reply["result"]["hash"].is_string(), "{reply}");
+    server.stop().unwrap();
+    sequencer.shutdown().await;
+}

@@ -30,10 +30,10 @@ pub(crate) struct DevnetArgs {
     /// The rollup's challenge window, in seconds (short on a devnet).
     #[arg(long, default_value_t = 30)]
     challenge_window: u64,
-    /// L1 confirmations before the rollup acts on L1 data (0 suits the instantly mined
-    /// embedded L1, which never reorganises).
-    #[arg(long)]
-    l1_confirmations: Option<u64>,
+    /// L1 confirmations before the rollup acts on L1 data (a dev chain does not reorganise;
+    /// raise it for a public testnet).
+    #[arg(long, default_value_t = 0)]
+    l1_confirmations: u64,
     #[command(flatten)]
     embedded: crate::l1::L1Args,
 }
@@ -137,7 +137,7 @@ pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let deployment = deploy(&deployer, args.challenge_window).await?;
     let start_block = client.block_number().await?;
 
-    let confirmations = args.l1_confirmations.unwrap_or(if args.l1.is_some() { 1 } else { 0 });
+    let confirmations = args.l1_confirmations;
     let config = RollupConfig {
         l2_chain_id: ROLLUP_CHAIN_ID,
         rollup: deployment.rollup.rollup,

@@ -115,6 +115,21 @@ enum RollupCommand {
     },
 }
 
+/// Names the custom error of a reverted Bridge or Rollup call ("AlreadyClaimed { .. }") instead
+/// of a bare "execution reverted".
+fn explain(error: ply_rollup::Error) -> eyre::Report {
+    use alloy::sol_types::SolInterface;
+    if let ply_rollup::Error::L1(ply_l1::Error::Reverted { data, .. }) = &error {
+        if let Ok(e) = Bridge::BridgeErrors::abi_decode(data) {
+            return eyre::eyre!("the Bridge refused: {e:?}");
+        }
+        if let Ok(e) = ply_contracts::Rollup::RollupErrors::abi_decode(data) {
+            return eyre::eyre!("the Rollup refused: {e:?}");
+        }
+    }
+    error.into()
+}
+
 fn parse_amount(s: &str) -> eyre::Result<U256> {
     Ok(parse_units(s, 18).wrap_err_with(|| format!("{s:?} is not an amount"))?.into())
 }
@@ -255,12 +270,13 @@ pub(crate) async fn run(args: RollupArgs) -> eyre::Result<()> {
                                 .value(amount)
                                 .input(Bytes::from(data).into()),
                         )
-                        .await?
+                        .await
+                        .map_err(|e| explain(e.into()))?
                 }
                 Some(token) => {
                     let approve =
                         TestToken::approveCall { spender: status.bridge, amount }.abi_encode();
-                    ply_rollup::node::call(&sender, token, approve).await?;
+                    ply_rollup::node::call(&sender, token, approve).await.map_err(explain)?;
                     let data = Bridge::depositERC20Call { l1Token: token, to, amount }.abi_encode();
                     sender
                         .send_and_check(
@@ -268,7 +284,8 @@ pub(crate) async fn run(args: RollupArgs) -> eyre::Result<()> {
                                 .to(status.bridge)
                                 .input(Bytes::from(data).into()),
                         )
-                        .await?
+                        .await
+                        .map_err(|e| explain(e.into()))?
                 }
             };
             println!("deposited {amount} wei to {to}: L1 transaction {}", receipt.transaction_hash);
@@ -320,7 +337,8 @@ pub(crate) async fn run(args: RollupArgs) -> eyre::Result<()> {
             }
             .abi_encode();
             let sender = TxSender::new(wallet.l1.clone(), wallet.signer.clone());
-            let hash = ply_rollup::node::call(&sender, status.bridge, data).await?;
+            let hash =
+                ply_rollup::node::call(&sender, status.bridge, data).await.map_err(explain)?;
             println!(
                 "claimed {} wei of token {} for {}: L1 transaction {hash}",
                 w.amount, w.token, w.to

@@ -24,11 +24,14 @@
 //! | `hash_account(address, nonce, balances_root)` | `poseidon([address, nonce, balances_root])`, the address read as a 160-bit big-endian integer |
 
 pub mod babyjubjub;
+pub mod circuit;
 pub mod eddsa;
 mod error;
 mod field;
+pub mod groth16;
 mod hasher;
 pub mod poseidon;
+pub mod verifier;
 
 pub use error::{Result, ZkError};
 pub use field::{Fr, fr_from_address, fr_from_b256, fr_from_u256, fr_to_b256};

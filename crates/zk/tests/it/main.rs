@@ -2,6 +2,8 @@
 //! native twin, with good and bad witnesses.
 
 mod babyjubjub;
+mod circuit;
 mod eddsa;
+mod groth16;
 mod hasher;
 mod poseidon;

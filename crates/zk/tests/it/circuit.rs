@@ -1,0 +1,330 @@
+//! The batch circuit: a valid batch satisfies it and its public input matches the native
+//! commitment; each kind of cheat leaves it unsatisfied or is refused with the operation named;
+//! SHA-256 gadget against its twin; the public-data fixture; constraints per operation.
+
+use ark_r1cs_std::{GR1CSVar, alloc::AllocVar, boolean::Boolean};
+use ark_relations::gr1cs::ConstraintSystem;
+use ply_core::{Address, dev::dev_signer};
+use ply_zk::{
+    Fr,
+    circuit::{
+        BatchParams, BatchWitness, CircuitError, PackedAmount, ZkDeposit, ZkOperation, ZkState,
+        ZkTransfer, ZkWithdrawal, batch_commitment, sha256, sha256_var,
+    },
+    eddsa::SecretKey,
+};
+
+fn key(index: usize) -> SecretKey {
+    SecretKey::from_ethereum_signer(&dev_signer(index).unwrap()).unwrap()
+}
+
+fn address(byte: u8) -> Address {
+    Address::repeat_byte(byte)
+}
+
+const PARAMS: BatchParams = BatchParams {
+    account_depth: 4,
+    token_depth: 2,
+    deposits: 2,
+    transfers: 2,
+    withdrawals: 2,
+    fee_tokens: 1,
+};
+
+fn genesis(params: &BatchParams) -> ZkState {
+    ZkState::new(params, address(0xee), key(0).public_key()).unwrap()
+}
+
+const ETHER: u128 = 1_000_000_000_000_000_000;
+
+/// Alice (index 1) and Bob (index 2) deposit; Alice pays Bob 0.25 ETH with a fee; Bob
+/// withdraws 0.1 ETH. One transfer slot and one withdrawal slot are padding.
+fn valid_ops() -> Vec<ZkOperation> {
+    let (alice, bob) = (key(1), key(2));
+    vec![
+        ZkOperation::Deposit(ZkDeposit {
+            to: address(0xa1),
+            public_key: alice.public_key(),
+            token: 1,
+            amount: ETHER,
+        }),
+        ZkOperation::Deposit(ZkDeposit {
+            to: address(0xb0),
+            public_key: bob.public_key(),
+            token: 1,
+            amount: 5,
+        }),
+        ZkOperation::Transfer(ZkTransfer::signed(&alice, 1, 2, 1, ETHER / 4, 3_000_000_000_000, 0)),
+        ZkOperation::Withdrawal(ZkWithdrawal::signed(&bob, 2, 1, ETHER / 10, 0, 0)),
+    ]
+}
+
+fn valid_batch() -> (ZkState, BatchWitness) {
+    let mut state = genesis(&PARAMS);
+    let witness = BatchWitness::build(&mut state, &PARAMS, &valid_ops()).unwrap();
+    (state, witness)
+}
+
+fn unsatisfied_at(circuit: &ply_zk::circuit::BatchCircuit) -> String {
+    match circuit.check() {
+        Err(CircuitError::Unsatisfied { slot, .. }) => slot,
+        other => panic!("expected an unsatisfied circuit, got {other:?}"),
+    }
+}
+
+#[test]
+fn sha256_matches_known_vectors_and_the_gadget_matches_native() {
+    assert_eq!(
+        hex(&sha256(b"abc")),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(
+        hex(&sha256(b"")),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    for len in [0usize, 3, 55, 56, 64, 100] {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 + 1) as u8).collect();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let bits: Vec<Boolean<Fr>> = data
+            .iter()
+            .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1 == 1))
+            .map(|bit| Boolean::new_witness(cs.clone(), || Ok(bit)).unwrap())
+            .collect();
+        let out = sha256_var(&bits).unwrap();
+        let bytes: Vec<u8> = out
+            .chunks(8)
+            .map(|byte| byte.iter().fold(0u8, |acc, b| acc << 1 | u8::from(b.value().unwrap())))
+            .collect();
+        assert_eq!(bytes, sha256(&data), "length {len}");
+        assert!(cs.is_satisfied().unwrap());
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn packed_amounts_round_trip_and_refuse_inexact_values() {
+    let p = PackedAmount::pack(ETHER / 4, PackedAmount::AMOUNT_MANTISSA_BITS).unwrap();
+    assert_eq!((p.mantissa, p.exponent), (250_000, 12), "the smallest exponent");
+    assert_eq!(p.value(), ETHER / 4);
+    assert_eq!(p.encode(), 250_000 << 5 | 12);
+    assert_eq!(PackedAmount::pack(524_287, 19).unwrap().exponent, 0);
+    assert!(PackedAmount::pack(524_288 + 1, 19).is_none(), "too many significant digits");
+    assert_eq!(PackedAmount::pack(3_000_000_000_000, 3).unwrap().encode(), 3 << 5 | 12);
+    assert!(PackedAmount::pack(15, 3).is_none());
+}
+
+#[test]
+fn a_valid_batch_satisfies_the_circuit_and_commits_to_its_public_data() {
+    let (state, witness) = valid_batch();
+    let circuit = &witness.circuit;
+    assert_eq!(circuit.new_root, state.root());
+    assert_ne!(circuit.old_root, circuit.new_root);
+    assert!(circuit.check().is_ok(), "{:?}", circuit.check());
+    assert_eq!(
+        witness.commitment,
+        batch_commitment(
+            circuit.old_root,
+            circuit.new_root,
+            &witness.public_data,
+            &witness.priority_ops
+        )
+    );
+    assert_eq!(witness.public_data.len(), PARAMS.public_data_len());
+    // Balances: Alice 1 - 0.25 - fee, Bob 5 + 0.25 - 0.1, operator the fee.
+    let fee = 3_000_000_000_000;
+    assert_eq!(state.account(1).unwrap().balances[&1], ETHER - ETHER / 4 - fee);
+    assert_eq!(state.account(2).unwrap().balances[&1], 5 + ETHER / 4 - ETHER / 10);
+    assert_eq!(state.account(0).unwrap().balances[&1], fee);
+    assert_eq!(state.account(1).unwrap().nonce, 1);
+}
+
+#[test]
+fn public_data_fixture_is_byte_exact() {
+    let (_, witness) = valid_batch();
+    let data = hex(&witness.public_data);
+    // Deposits: 0x01 ‖ index u24.
+    assert_eq!(&data[..16], "0100000101000002");
+    // Transfer: 0x02 ‖ from 1 ‖ to 2 ‖ token 1 ‖ amount 250000·10^12 ‖ fee 3·10^12; then padding.
+    assert_eq!(&data[16..40], "02000001000002017a120c6c");
+    assert_eq!(&data[40..64], "0".repeat(24));
+    // Withdrawal: 0x03 ‖ from 2 ‖ token 1 ‖ amount u128 ‖ fee 0 ‖ Bob's address; then padding.
+    assert_eq!(&data[64..148], format!("0300000201{:032x}00{}", ETHER / 10, "b0".repeat(20)));
+    assert_eq!(&data[148..], "0".repeat(84));
+    // Priority operations: to ‖ token ‖ amount ‖ pubkey.x ‖ pubkey.y, then a zero record.
+    assert_eq!(witness.priority_ops.len(), 2 * 101);
+    assert_eq!(hex(&witness.priority_ops[..37]), format!("{}01{:032x}", "a1".repeat(20), ETHER));
+}
+
+#[test]
+fn a_partly_filled_batch_pads_without_changing_the_root() {
+    let mut state = genesis(&PARAMS);
+    let before = state.root();
+    let empty = BatchWitness::build(&mut state, &PARAMS, &[]).unwrap();
+    assert_eq!(empty.circuit.new_root, before);
+    assert!(empty.public_data.iter().all(|b| *b == 0));
+    assert!(empty.circuit.check().is_ok());
+}
+
+#[test]
+fn the_builder_refuses_invalid_operations_naming_them() {
+    let (alice, bob) = (key(1), key(2));
+    let mut ops = valid_ops();
+    let cases: Vec<(ZkOperation, &str)> = vec![
+        (
+            ZkOperation::Transfer(ZkTransfer::signed(&bob, 1, 2, 1, ETHER / 4, 0, 0)),
+            "signature does not verify",
+        ),
+        (ZkOperation::Transfer(ZkTransfer::signed(&alice, 1, 2, 1, ETHER / 4, 0, 1)), "nonce 1"),
+        (
+            ZkOperation::Transfer(ZkTransfer::signed(&alice, 1, 2, 1, 2 * ETHER, 0, 0)),
+            "below amount",
+        ),
+    ];
+    for (bad, reason) in cases {
+        ops[2] = bad;
+        let mut state = genesis(&PARAMS);
+        let before = state.root();
+        let err = BatchWitness::build(&mut state, &PARAMS, &ops).unwrap_err().to_string();
+        assert!(err.contains("operation 2 (transfer)") && err.contains(reason), "{err}");
+        assert_eq!(state.root(), before, "nothing applied");
+    }
+    // Overflow: a deposit above 2^128 - 1 in total.
+    let overflow = vec![
+        ZkOperation::Deposit(ZkDeposit {
+            to: address(0xa1),
+            public_key: alice.public_key(),
+            token: 1,
+            amount: u128::MAX,
+        }),
+        ZkOperation::Deposit(ZkDeposit {
+            to: address(0xa1),
+            public_key: alice.public_key(),
+            token: 1,
+            amount: 1,
+        }),
+    ];
+    let err =
+        BatchWitness::build(&mut genesis(&PARAMS), &PARAMS, &overflow).unwrap_err().to_string();
+    assert!(err.contains("operation 1 (deposit)") && err.contains("exceed 2^128 - 1"), "{err}");
+    // Out of section order.
+    let mut reordered = valid_ops();
+    reordered.swap(1, 2);
+    let err =
+        BatchWitness::build(&mut genesis(&PARAMS), &PARAMS, &reordered).unwrap_err().to_string();
+    assert!(err.contains("operation 2 (deposit)"), "{err}");
+}
+
+#[test]
+fn a_wrong_signature_leaves_the_circuit_unsatisfied() {
+    let (_, mut witness) = valid_batch();
+    let forged = ZkTransfer::signed(&key(2), 1, 2, 1, ETHER / 4, 3_000_000_000_000, 0);
+    witness.circuit.transfers[0].tx.signature = forged.signature;
+    assert_eq!(unsatisfied_at(&witness.circuit), "transfer 0");
+}
+
+#[test]
+fn a_wrong_nonce_leaves_the_circuit_unsatisfied() {
+    // Signed with nonce 1 while the account's nonce is 0: the circuit signs the leaf's nonce.
+    let (_, mut witness) = valid_batch();
+    let replay = ZkTransfer::signed(&key(1), 1, 2, 1, ETHER / 4, 3_000_000_000_000, 1);
+    witness.circuit.transfers[0].tx = replay;
+    assert_eq!(unsatisfied_at(&witness.circuit), "transfer 0");
+    // And a leaf nonce that is not the tree's.
+    let (_, mut witness) = valid_batch();
+    witness.circuit.transfers[0].sender.nonce = 1;
+    assert_eq!(unsatisfied_at(&witness.circuit), "transfer 0");
+}
+
+#[test]
+fn an_overdraft_leaves_the_circuit_unsatisfied() {
+    // A correctly signed transfer of more than Alice holds (the builder would refuse it).
+    let (_, mut witness) = valid_batch();
+    let overdraft = ZkTransfer::signed(&key(1), 1, 2, 1, 2 * ETHER, 3_000_000_000_000, 0);
+    witness.circuit.transfers[0].tx = overdraft;
+    assert_eq!(unsatisfied_at(&witness.circuit), "transfer 0");
+}
+
+#[test]
+fn an_overflow_leaves_the_circuit_unsatisfied() {
+    // Bob's deposit tampered to u128::MAX on top of his balance... he has none yet: credit
+    // Alice's existing account instead, whose old balance (1 ETH) plus 2^128 - 1 overflows.
+    let mut state = genesis(&PARAMS);
+    let alice = key(1).public_key();
+    let ops = vec![
+        ZkOperation::Deposit(ZkDeposit {
+            to: address(0xa1),
+            public_key: alice,
+            token: 1,
+            amount: ETHER,
+        }),
+        ZkOperation::Deposit(ZkDeposit {
+            to: address(0xa1),
+            public_key: alice,
+            token: 1,
+            amount: 1,
+        }),
+    ];
+    let mut witness = BatchWitness::build(&mut state, &PARAMS, &ops).unwrap();
+    assert!(witness.circuit.check().is_ok());
+    witness.circuit.deposits[1].deposit.amount = u128::MAX;
+    assert_eq!(unsatisfied_at(&witness.circuit), "deposit 1");
+}
+
+#[test]
+fn a_wrong_new_root_or_tampered_public_data_leaves_the_circuit_unsatisfied() {
+    let (_, witness) = valid_batch();
+    let mut wrong_root = witness.circuit.clone();
+    wrong_root.new_root += Fr::from(1u64);
+    assert_eq!(unsatisfied_at(&wrong_root), "the new root");
+
+    // Public data tampered (the amount byte of the transfer), the commitment recomputed over it.
+    let mut data = witness.public_data.clone();
+    data[8 + 10] ^= 1;
+    let mut tampered = witness.circuit.clone();
+    tampered.commitment =
+        batch_commitment(tampered.old_root, tampered.new_root, &data, &witness.priority_ops);
+    assert_eq!(unsatisfied_at(&tampered), "the batch commitment");
+
+    // A priority operation tampered (another recipient key would be committed).
+    let mut ops = witness.priority_ops.clone();
+    ops[0] ^= 1;
+    let mut tampered = witness.circuit.clone();
+    tampered.commitment =
+        batch_commitment(tampered.old_root, tampered.new_root, &witness.public_data, &ops);
+    assert_eq!(unsatisfied_at(&tampered), "the batch commitment");
+}
+
+fn constraints(
+    deposits: usize,
+    transfers: usize,
+    withdrawals: usize,
+    depth: (usize, usize),
+) -> usize {
+    let params = BatchParams {
+        account_depth: depth.0,
+        token_depth: depth.1,
+        deposits,
+        transfers,
+        withdrawals,
+        fee_tokens: 1,
+    };
+    let mut state = genesis(&params);
+    BatchWitness::build(&mut state, &params, &[]).unwrap().circuit.num_constraints().unwrap()
+}
+
+#[test]
+fn constraints_per_operation() {
+    let depth = (8, 4);
+    let base = constraints(1, 1, 1, depth);
+    let per_deposit = constraints(2, 1, 1, depth) - base;
+    let per_transfer = constraints(1, 2, 1, depth) - base;
+    let per_withdrawal = constraints(1, 1, 2, depth) - base;
+    eprintln!(
+        "depths {depth:?}: {per_transfer} constraints per transfer, {per_deposit} per deposit, \
+         {per_withdrawal} per withdrawal, {base} for a 1+1+1 batch"
+    );
+    assert!(per_transfer <= 30_000, "{per_transfer} constraints per transfer");
+}

@@ -12,7 +12,7 @@ use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEnvelope},
     eips::Encodable2718,
     network::TxSignerSync,
-    primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
+    primitives::{Address, Bytes, TxKind, U256, keccak256},
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
 };
@@ -205,8 +205,8 @@ async fn latency(
         for tx in chunk.iter().cloned() {
             let (sequencer, domain) = (sequencer.clone(), domain.clone());
             let arrived = Instant::now();
-            // Verification on a blocking thread, as an RPC handler would do it on a worker;
-            // the enqueue order per sender is preserved by awaiting the enqueue here.
+            // Verified on arrival, as an RPC handler does before it hands the transaction on;
+            // awaiting the enqueue keeps each sender's transactions in nonce order.
             let verified = tx.verify(&domain)?;
             let confirmation = sequencer.enqueue(tx, verified).await?;
             waits.spawn(async move { confirmation.await.map(|_| arrived.elapsed()) });
@@ -449,6 +449,5 @@ pub(crate) async fn run(args: RollupBenchArgs) -> eyre::Result<()> {
             println!("  L1 gas: rollup is {r:.1}x cheaper than native transfers (batch 1000)");
         }
     }
-    let _ = B256::ZERO;
     Ok(())
 }

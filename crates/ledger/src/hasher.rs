@@ -94,25 +94,36 @@ impl TreeHasher for KeccakHasher {
 
     fn empty(level: usize) -> B256 {
         static TABLE: OnceLock<Vec<B256>> = OnceLock::new();
-        let table = TABLE.get_or_init(|| {
-            let mut table = Vec::with_capacity(KECCAK_EMPTY_LEVELS + 1);
-            let mut node = B256::ZERO;
+        cached_empty::<Self>(&TABLE, KECCAK_EMPTY_LEVELS, level)
+    }
+}
+
+/// The empty-subtree hash at `level` for hasher `H`, from a table of the first `levels` levels
+/// built once in `table` (levels beyond it are hashed on demand). Every [`TreeHasher`]'s
+/// [`empty`](TreeHasher::empty) can be written with it and a `static` of its own.
+pub fn cached_empty<H: TreeHasher>(
+    table: &'static OnceLock<Vec<B256>>,
+    levels: usize,
+    level: usize,
+) -> B256 {
+    let table = table.get_or_init(|| {
+        let mut table = Vec::with_capacity(levels + 1);
+        let mut node = B256::ZERO;
+        table.push(node);
+        for _ in 0..levels {
+            node = H::hash_node(node, node);
             table.push(node);
-            for _ in 0..KECCAK_EMPTY_LEVELS {
-                node = Self::hash_node(node, node);
-                table.push(node);
+        }
+        table
+    });
+    match table.get(level) {
+        Some(node) => *node,
+        None => {
+            let mut node = table[levels];
+            for _ in levels..level {
+                node = H::hash_node(node, node);
             }
-            table
-        });
-        match table.get(level) {
-            Some(node) => *node,
-            None => {
-                let mut node = table[KECCAK_EMPTY_LEVELS];
-                for _ in KECCAK_EMPTY_LEVELS..level {
-                    node = Self::hash_node(node, node);
-                }
-                node
-            }
+            node
         }
     }
 }

@@ -70,7 +70,7 @@ mod withdrawal;
 
 pub use account::{Account, AccountIndex, AccountLeaf, ETH, FEE_ACCOUNT, MAX_BALANCE, TokenId};
 pub use error::{LedgerError, Result};
-pub use hasher::{KeccakHasher, TreeHasher};
+pub use hasher::{KeccakHasher, TreeHasher, cached_empty};
 pub use ledger::{
     AccountProof, BalanceProof, Effects, Ledger, LedgerConfig, MAX_LEDGER_TREE_DEPTH,
     SNAPSHOT_VERSION,

@@ -57,25 +57,6 @@ impl TreeHasher for PoseidonHasher {
 
     fn empty(level: usize) -> B256 {
         static TABLE: OnceLock<Vec<B256>> = OnceLock::new();
-        let table = TABLE.get_or_init(|| {
-            let mut table = Vec::with_capacity(EMPTY_LEVELS + 1);
-            let mut node = B256::ZERO;
-            table.push(node);
-            for _ in 0..EMPTY_LEVELS {
-                node = Self::hash_node(node, node);
-                table.push(node);
-            }
-            table
-        });
-        match table.get(level) {
-            Some(node) => *node,
-            None => {
-                let mut node = table[EMPTY_LEVELS];
-                for _ in EMPTY_LEVELS..level {
-                    node = Self::hash_node(node, node);
-                }
-                node
-            }
-        }
+        ply_ledger::cached_empty::<Self>(&TABLE, EMPTY_LEVELS, level)
     }
 }

@@ -2,6 +2,7 @@
 //! native twin, with good and bad witnesses.
 
 mod babyjubjub;
+mod batch_verifier;
 mod circuit;
 mod eddsa;
 mod groth16;

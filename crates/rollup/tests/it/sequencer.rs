@@ -22,18 +22,22 @@ fn config() -> RollupConfig {
     }
 }
 
+/// An ETH transfer from dev account `from` with a fee of 10 wei.
 fn transfer(from: usize, to: Address, amount: u64, nonce: u64, config: &RollupConfig) -> SignedTx {
     let signer = dev_signer(from).unwrap();
-    Tx::Transfer(Transfer {
-        from: signer.address(),
-        to,
-        token: 0,
-        amount: U256::from(amount),
-        fee: U256::from(10u64),
-        nonce,
-    })
-    .sign(&signer, &config.domain())
-    .unwrap()
+    crate::harness::transfer(&signer, to, 0, U256::from(amount), U256::from(10u64), nonce, config)
+}
+
+/// A sequencer on a fresh data dir, with dev account 1 (alice) funded with `funds` wei;
+/// returns the dir (keep it alive), the config, alice, bob (dev account 2) and the sequencer.
+async fn started(funds: u64) -> (tempfile::TempDir, RollupConfig, Address, Address, Sequencer) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config();
+    let alice = dev_signer(1).unwrap().address();
+    let bob = dev_signer(2).unwrap().address();
+    let sequencer = Sequencer::start(&config, dir.path()).unwrap();
+    fund(&sequencer, alice, funds, 0).await;
+    (dir, config, alice, bob, sequencer)
 }
 
 async fn fund(sequencer: &Sequencer, who: Address, amount: u64, index: u64) {
@@ -57,12 +61,7 @@ async fn fund(sequencer: &Sequencer, who: Address, amount: u64, index: u64) {
 
 #[tokio::test]
 async fn confirmations_survive_a_restart_with_the_same_root() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config();
-    let alice = dev_signer(1).unwrap().address();
-    let bob = dev_signer(2).unwrap().address();
-    let sequencer = Sequencer::start(&config, dir.path()).unwrap();
-    fund(&sequencer, alice, 1_000_000, 0).await;
+    let (dir, config, alice, bob, sequencer) = started(1_000_000).await;
 
     let mut hashes = Vec::new();
     for nonce in 0..50 {
@@ -91,12 +90,7 @@ async fn confirmations_survive_a_restart_with_the_same_root() {
 
 #[tokio::test]
 async fn refusals_change_nothing_and_say_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config();
-    let alice = dev_signer(1).unwrap().address();
-    let bob = dev_signer(2).unwrap().address();
-    let sequencer = Sequencer::start(&config, dir.path()).unwrap();
-    fund(&sequencer, alice, 1_000, 0).await;
+    let (_dir, config, alice, bob, sequencer) = started(1_000).await;
     sequencer.submit(transfer(1, bob, 100, 0, &config)).await.unwrap();
     let root = sequencer.query(|state, _| state.ledger().root()).await.unwrap();
 
@@ -143,12 +137,7 @@ async fn refusals_change_nothing_and_say_why() {
 #[tokio::test]
 async fn json_rpc_bad_input_gets_clear_errors() {
     use ply_rollup::sequencer::rpc::{TxRequest, serve};
-    let dir = tempfile::tempdir().unwrap();
-    let config = config();
-    let alice = dev_signer(1).unwrap().address();
-    let bob = dev_signer(2).unwrap().address();
-    let sequencer = Sequencer::start(&config, dir.path()).unwrap();
-    fund(&sequencer, alice, 1_000, 0).await;
+    let (_dir, config, _alice, bob, sequencer) = started(1_000).await;
     let (addr, server) = serve(sequencer.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     assert!(addr.ip().is_loopback());
     let url = format!("http://{addr}");

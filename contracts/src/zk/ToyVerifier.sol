@@ -33,25 +33,11 @@ contract ToyVerifier {
     uint256 internal constant ECMUL_GAS = 10000;
     uint256 internal constant PAIRING_GAS = 200000;
 
-    // The verifying key: alpha in G1; beta, gamma, delta in G2; IC (gamma_abc) in G1.
-    uint256 internal constant ALPHA_X = 10314683402145919335415264089338013869151872735661243528435829273762895412475;
-    uint256 internal constant ALPHA_Y = 15311410802386913807174485311770598542990692773058369166097347676916826427424;
-    uint256 internal constant BETA_X1 = 8742476040979126669529512667270167370972734897784767815803986702043271844587;
-    uint256 internal constant BETA_X0 = 21546977338313367449764778081974431327514198880463503495700342085596869133184;
-    uint256 internal constant BETA_Y1 = 9289809140465907199790286310535739942219483053026485452107542051245760617369;
-    uint256 internal constant BETA_Y0 = 10645240371221413259645920038475973272479052146228783657329287031421083633145;
-    uint256 internal constant GAMMA_X1 = 19786488175694835941529082486176010093671788452701050737945948286615958246569;
-    uint256 internal constant GAMMA_X0 = 20330634461338860209244322586166193708999379153762374339780730602203574324967;
-    uint256 internal constant GAMMA_Y1 = 5928072313096986966179943778308363878908435360419431578510684278352903202909;
-    uint256 internal constant GAMMA_Y0 = 2797341508826357269065116312229379096387363396018049448422156015279464026096;
-    uint256 internal constant DELTA_X1 = 15931872898476652233416341120558294461206602664690427226190761090136039762594;
-    uint256 internal constant DELTA_X0 = 486543185197210868010625674188217166207603296241821390928288273180909083262;
-    uint256 internal constant DELTA_Y1 = 8810824702403597757041960647441338188287452861929357829520560151016180636116;
-    uint256 internal constant DELTA_Y0 = 20423055301853288990931997049485455849638502515255059322630657921443113246087;
-    uint256 internal constant IC0_X = 3773994292057576276181583126893611140870888385529992772002148351070902056826;
-    uint256 internal constant IC0_Y = 12328576294205978943763334892536760663712283358029039793832851978123949613740;
-    uint256 internal constant IC1_X = 15284130331776670938644624906491379348127253667085203428482353500443284222273;
-    uint256 internal constant IC1_Y = 6734340265465086716870619551598154169264465995857527206247969026747480715861;
+    /// @dev The verifying key as 32-byte words: a marker (keccak256("ply-zk groth16 verifying key")),
+    ///      then alpha [x, y] in G1; beta, gamma, delta [x1, x0, y1, y0] in G2; IC0..IC1
+    ///      [x, y] in G1; then the marker again. One blob in the code, so that ply can deploy this contract for another
+    ///      key of the same shape (`ply_zk::verifier::verifier_bytecode`).
+    bytes internal constant VK = hex"61d809c43cf1382e68e43c4e6053b6b8bc0ebd64017d350772fb906e9cdd56db16cde7672d240777d5e1e109af2a17cf9c6f65aabd05a76d82461ed92edabcfb21d9f38f3d392cb6605fe0986b27e2ce9c23dc0b8936d7af05eb213dfdaed020135410eb08cc99678e973f836aac67573b37106e8f6b65ddc7b2976fc16ad2eb2fa32830b84e4463e4dede31a16278eb742416eae4bef6b156903587cff983801489d87c0678fe268212b8a9f9e57aa5ee218a972b6aa066a6d9229f4fea9b991788fe169ad482a20fd2c4a70f3c65a55fed2022df58aca286c1acdf8c34c5f92bbec1646afc4b6f9eaa3926da6b62021e69922d4f2ffcacf2896a7bb636d4a92cf2bb37e9ec0305b71e42f5cfb5a6117a30ba1086fa0600a9720def28ba4ee70d1b2b86dac682bd0e36ee8de9c63750ffeeb520c92681976e362d1b3dc0e85d062f3d3b4d162be8243a46c651e1fe735841bcaed0b7b2ec9d4979fa97d48ff023391ed97851cfb5d0bb6bc901ec00feaa36235fac6a8dba43d0ee75e12c2aa201135fa9c047229ca25627c2bf2194c043e03f34a8f6cc94b5ff1d61f19b9a7e137ac003c9aff19bd67336083096af7eee88535985cbb6e0b40d74e8404559d42d270a276a2590d9e1b2b8bd70447b7880e92942981c2b0136ac58bafb389d870858014c6857f014eec815ac1d8072769a3ee42f03c1a314c1945ba38472777a1b41ba163266b27a9570f8ef94a3159404b51f33dfb9350def514a22ec0ba2ac21ca82de5868566392442addd201597db64c1baac880208817f141a78eae31410ee3806355b8c524669c831f876873b63c484d2d6a7c7d3217270ff4d2acb25561d809c43cf1382e68e43c4e6053b6b8bc0ebd64017d350772fb906e9cdd56db";
 
     /// @notice Whether (a, b, c) is a valid proof for the public inputs `input`.
     /// @param a The proof's A, in G1: [x, y].
@@ -74,16 +60,19 @@ contract ToyVerifier {
         }
 
         bool ok;
+        bytes memory vk = VK;
         assembly ("memory-safe") {
-            // Scratch memory past the free memory pointer: vk_x at m, ecMul operands at m + 0x40,
-            // the pairing input (4 pairs of 6 words) at p.
+            // The key's words start at k (past the length and the marker). Scratch memory past
+            // the free memory pointer: vk_x at m, ecMul operands at m + 0x40, the pairing
+            // input (4 pairs of 6 words) at p.
+            let k := add(vk, 0x40)
             let m := mload(0x40)
-            mstore(m, IC0_X)
-            mstore(add(m, 0x20), IC0_Y)
+            mstore(m, mload(add(k, 0x1c0)))
+            mstore(add(m, 0x20), mload(add(k, 0x1e0)))
             ok := 1
             // vk_x += input[0] * IC1
-            mstore(add(m, 0x40), IC1_X)
-            mstore(add(m, 0x60), IC1_Y)
+            mstore(add(m, 0x40), mload(add(k, 0x200)))
+            mstore(add(m, 0x60), mload(add(k, 0x220)))
             mstore(add(m, 0x80), calldataload(add(input, 0)))
             ok := and(ok, staticcall(ECMUL_GAS, 0x07, add(m, 0x40), 0x60, add(m, 0x40), 0x40))
             ok := and(ok, staticcall(ECADD_GAS, 0x06, m, 0x80, m, 0x40))
@@ -97,26 +86,26 @@ contract ToyVerifier {
             mstore(add(p, 0x80), calldataload(add(b, 0x40)))
             mstore(add(p, 0xa0), calldataload(add(b, 0x60)))
             // e(alpha, beta)
-            mstore(add(p, 0xc0), ALPHA_X)
-            mstore(add(p, 0xe0), ALPHA_Y)
-            mstore(add(p, 0x100), BETA_X1)
-            mstore(add(p, 0x120), BETA_X0)
-            mstore(add(p, 0x140), BETA_Y1)
-            mstore(add(p, 0x160), BETA_Y0)
+            mstore(add(p, 0xc0), mload(add(k, 0x0)))
+            mstore(add(p, 0xe0), mload(add(k, 0x20)))
+            mstore(add(p, 0x100), mload(add(k, 0x40)))
+            mstore(add(p, 0x120), mload(add(k, 0x60)))
+            mstore(add(p, 0x140), mload(add(k, 0x80)))
+            mstore(add(p, 0x160), mload(add(k, 0xa0)))
             // e(vk_x, gamma)
             mstore(add(p, 0x180), mload(m))
             mstore(add(p, 0x1a0), mload(add(m, 0x20)))
-            mstore(add(p, 0x1c0), GAMMA_X1)
-            mstore(add(p, 0x1e0), GAMMA_X0)
-            mstore(add(p, 0x200), GAMMA_Y1)
-            mstore(add(p, 0x220), GAMMA_Y0)
+            mstore(add(p, 0x1c0), mload(add(k, 0xc0)))
+            mstore(add(p, 0x1e0), mload(add(k, 0xe0)))
+            mstore(add(p, 0x200), mload(add(k, 0x100)))
+            mstore(add(p, 0x220), mload(add(k, 0x120)))
             // e(C, delta)
             mstore(add(p, 0x240), calldataload(c))
             mstore(add(p, 0x260), calldataload(add(c, 0x20)))
-            mstore(add(p, 0x280), DELTA_X1)
-            mstore(add(p, 0x2a0), DELTA_X0)
-            mstore(add(p, 0x2c0), DELTA_Y1)
-            mstore(add(p, 0x2e0), DELTA_Y0)
+            mstore(add(p, 0x280), mload(add(k, 0x140)))
+            mstore(add(p, 0x2a0), mload(add(k, 0x160)))
+            mstore(add(p, 0x2c0), mload(add(k, 0x180)))
+            mstore(add(p, 0x2e0), mload(add(k, 0x1a0)))
 
             ok := and(ok, staticcall(PAIRING_GAS, 0x08, p, 0x300, p, 0x20))
             // On a failed call the word at p is stale, but ok is already 0.

@@ -44,6 +44,11 @@ interface Vm {
     function addr(uint256 privateKey) external pure returns (address keyAddr);
     /// @notice Names an address in traces.
     function label(address account, string calldata newLabel) external;
+    /// @notice Marks every storage slot of `target` cold (unaccessed), as at the start of a
+    ///         transaction.
+    function cool(address target) external;
+    /// @notice Signs `digest` (raw, no prefix) with secp256k1 key `privateKey`.
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
 
     // ---- gas ----
 

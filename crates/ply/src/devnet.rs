@@ -34,6 +34,13 @@ pub(crate) struct DevnetArgs {
     /// raise it for a public testnet).
     #[arg(long, default_value_t = 0)]
     l1_confirmations: u64,
+    /// Do not start the zk rollup and the validium (their first start runs a development
+    /// setup of the batch circuit, cached afterwards).
+    #[arg(long)]
+    no_zk: bool,
+    /// Where the zk families' development keys are cached.
+    #[arg(long)]
+    zk_keys: Option<std::path::PathBuf>,
     #[command(flatten)]
     embedded: crate::l1::L1Args,
 }
@@ -193,10 +200,19 @@ pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
         }
     });
 
+    let zk = if args.no_zk {
+        None
+    } else {
+        Some(crate::zk::start_devnet_families(&client, args.zk_keys.clone(), &data_dir).await?)
+    };
+
     println!("ply devnet");
     let kind = if args.l1.is_some() { "" } else { ", embedded revm" };
     println!("L1:               {l1_url} (chain id {chain_id}{kind})");
     println!("optimistic rollup: http://{} (chain id {ROLLUP_CHAIN_ID})", node.rpc_addr);
+    if let Some(zk) = &zk {
+        zk.print();
+    }
     println!("contracts:");
     println!("  Bridge         {}", deployment.rollup.bridge);
     println!("  Rollup         {}", deployment.rollup.rollup);
@@ -210,6 +226,9 @@ pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
     tracing::info!("devnet running; Ctrl-C to stop");
     tokio::signal::ctrl_c().await?;
     node.stop().await;
+    if let Some(zk) = zk {
+        zk.stop().await;
+    }
     if let Some(handle) = server {
         handle.stop().ok();
     }

@@ -6,6 +6,7 @@ mod bench;
 mod devnet;
 mod l1;
 mod rollup;
+mod zk;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -26,6 +27,10 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// The optimistic rollup: deposit, transfer, withdraw, claim, balance, status.
     Rollup(rollup::RollupArgs),
+    /// The zk rollup and the validium: setup, deposit, transfer, withdraw, claim, exit.
+    Zk(zk::ZkArgs),
+    /// A member of a validium's data availability committee.
+    Dac(zk::DacArgs),
     /// Run a benchmark and print its figures.
     Bench(bench::BenchArgs),
 }
@@ -55,6 +60,8 @@ fn run() -> eyre::Result<()> {
             Command::Devnet(args) => devnet::run(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Rollup(args) => rollup::run(args).await,
+            Command::Zk(args) => zk::run(args).await,
+            Command::Dac(args) => zk::run_dac(args).await,
         }
     })
 }

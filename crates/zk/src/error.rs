@@ -29,6 +29,51 @@ pub enum ZkError {
     /// The Ethereum signer could not sign the key derivation message.
     #[error("the Ethereum key could not sign the zk key derivation message: {0}")]
     EthereumSigner(#[from] alloy::signers::Error),
+    /// Batch data that a DAC member does not store, or that does not match its hash.
+    #[error("batch data refused: {0}")]
+    DacData(String),
+    /// A DAC member's database failed.
+    #[error("DAC store: {0}")]
+    DacStorage(String),
+    /// A DAC member that could not be reached, or whose answer does not check out.
+    #[error("DAC member {member}: {reason}")]
+    DacMember {
+        /// The member (its address, or its URL when the address is unknown).
+        member: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Fewer valid committee signatures than the threshold.
+    #[error("only {got} of the {threshold} DAC signatures needed were collected: {failures}")]
+    DacQuorum {
+        /// Valid signatures collected.
+        got: usize,
+        /// Signatures needed.
+        threshold: usize,
+        /// Why the other members gave none.
+        failures: String,
+    },
+    /// A DAC member's server could not start or sign.
+    #[error("DAC member server: {0}")]
+    DacServer(String),
+    /// A verifier contract could not be made for a key.
+    #[error("verifier: {0}")]
+    Verifier(String),
+    /// The operator's log.
+    #[error("operator store: {0}")]
+    NodeStorage(String),
+    /// The L1 refused or could not serve what the zk node asked.
+    #[error("L1: {0}")]
+    L1(#[from] ply_l1::Error),
+    /// A batch could not be built.
+    #[error(transparent)]
+    Circuit(#[from] crate::circuit::CircuitError),
+    /// The zk node or its L1 contract is in a state that does not allow this.
+    #[error("{0}")]
+    Node(String),
+    /// Groth16 setup, keys or proving.
+    #[error(transparent)]
+    Groth16(#[from] crate::groth16::Groth16Error),
 }
 
 /// The result type of the zk crate.

@@ -25,11 +25,14 @@
 
 pub mod babyjubjub;
 pub mod circuit;
+pub mod dac;
+mod db;
 pub mod eddsa;
 mod error;
 mod field;
 pub mod groth16;
 mod hasher;
+pub mod node;
 pub mod poseidon;
 pub mod verifier;
 

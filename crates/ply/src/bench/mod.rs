@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 
 mod l1;
 mod rollup;
+mod zk;
 
 /// Options of `ply bench`.
 #[derive(Debug, Args)]
@@ -19,11 +20,14 @@ enum BenchTarget {
     L1(l1::L1BenchArgs),
     /// The optimistic rollup: sequencer throughput and latency, L1 bytes and gas per transfer.
     Rollup(rollup::RollupBenchArgs),
+    /// The zk rollup and validium: constraints, proving time, verification gas, L1 bytes and gas.
+    Zk(zk::ZkBenchArgs),
 }
 
 pub(crate) async fn run(args: BenchArgs) -> eyre::Result<()> {
     match args.target {
         BenchTarget::L1(a) => l1::run(a).await,
         BenchTarget::Rollup(a) => rollup::run(a).await,
+        BenchTarget::Zk(a) => zk::run(a).await,
     }
 }

@@ -308,7 +308,10 @@ async fn post_batch(
 }
 
 /// The L1 doing the same transfers natively: `count` ETH transfers, gas from receipts.
-async fn native_l1(client: &DynL1Client, count: usize) -> eyre::Result<serde_json::Value> {
+pub(crate) async fn native_l1(
+    client: &DynL1Client,
+    count: usize,
+) -> eyre::Result<serde_json::Value> {
     let signer = ply_core::dev::dev_signer(7)?;
     let fees = client.fees().await?;
     let start_nonce = client.nonce(signer.address(), alloy::eips::BlockId::pending()).await?;

@@ -37,19 +37,19 @@
 //! a transfer goes to an existing account index. A withdrawal pays out to the account's own
 //! address on L1.
 //!
-//! # Public data (version 1)
+//! # Public data (version 2)
 //!
 //! The public input is
 //!
 //! ```text
-//! commitment = sha256(old_root ‖ new_root ‖ public_data ‖ priority_ops_hash) with its top 3 bits cleared
+//! commitment = sha256(old_root ‖ new_root ‖ domain ‖ sha256(transfers) ‖ sha256(priority) ‖ onchain)
+//!              with its top 3 bits cleared
 //! ```
 //!
 //! read as a big-endian integer (below 2²⁵³, so a field element; on L1,
-//! `uint256(sha256(...)) & (2**253 - 1)`). Roots are 32 bytes big-endian.
-//! `public_data` is the deposit section, then the transfer section, then the withdrawal
-//! section, each with one record per slot (padding records are zero bytes, so L1 pads the
-//! calldata it receives with zeros to the sections' sizes before hashing):
+//! `uint256(sha256(...)) & (2**253 - 1)`). Roots and the [`signing_domain`] are 32 bytes
+//! big-endian. A batch's public data has three sections, one record per slot, padding
+//! records all zero bytes:
 //!
 //! | record | bytes | layout |
 //! |---|---|---|
@@ -57,11 +57,18 @@
 //! | transfer | 12 | `0x02 ‖ from u24 ‖ to u24 ‖ token u8 ‖ amount u24 ‖ fee u8` |
 //! | withdrawal | 42 | `0x03 ‖ from u24 ‖ token u8 ‖ amount u128 ‖ fee u8 ‖ L1 recipient (20 bytes)` |
 //!
+//! - `onchain` = the deposit section ‖ the withdrawal section: always posted on L1, which
+//!   needs them to consume its deposit queue and to pay withdrawals out;
+//! - `transfers` = the transfer section at full size: the zk rollup posts it on L1 (leaving
+//!   off trailing zero bytes, which L1 puts back), a validium gives it to its committee and L1
+//!   sees only its hash, signed by the committee;
+//! - `priority` = one 101-byte record per deposit slot, `to address (20) ‖ token u8 ‖
+//!   amount u128 ‖ pubkey.x (32) ‖ pubkey.y (32)` (zero for padding), which L1 rebuilds
+//!   from its queue.
+//!
 //! Packed amounts are decimal floats ([`PackedAmount`]): a transfer's amount is
 //! `mantissa (19 bits) ‖ exponent (5 bits)`, a fee `mantissa (3 bits) ‖ exponent (5 bits)`,
-//! value `mantissa · 10^exponent`. `priority_ops_hash = sha256(record ‖ …)` over the deposit
-//! slots, each record `to address (20) ‖ token u8 ‖ amount u128 ‖ pubkey.x (32) ‖ pubkey.y (32)`
-//! (101 bytes; zero for padding), which L1 recomputes from its queue. All integers big-endian.
+//! value `mantissa · 10^exponent`. All integers big-endian.
 
 mod sha256;
 mod state;
@@ -71,13 +78,14 @@ mod witness;
 pub use sha256::{constraints::sha256_var, sha256};
 pub use state::{ZkAccount, ZkState, account_leaf};
 pub use synth::BatchCircuit;
+pub(crate) use witness::null_signature;
 pub use witness::{
     AccountSlot, BatchWitness, DepositSlot, FeeSlot, TransferSlot, WithdrawalSlot, ZkDeposit,
-    ZkOperation, ZkTransfer, ZkWithdrawal, batch_commitment,
+    ZkOperation, ZkTransfer, ZkWithdrawal, batch_commitment, signing_domain,
 };
 
 /// The version of the public-data format above.
-pub const PUBLIC_DATA_VERSION: u8 = 1;
+pub const PUBLIC_DATA_VERSION: u8 = 2;
 /// The bytes of a deposit record in the public data.
 pub const DEPOSIT_RECORD_BYTES: usize = 4;
 /// The bytes of a transfer record in the public data.
@@ -139,11 +147,14 @@ impl BatchParams {
         Ok(())
     }
 
-    /// The length of the public data: every section at full size.
-    pub fn public_data_len(&self) -> usize {
-        self.deposits * DEPOSIT_RECORD_BYTES
-            + self.transfers * TRANSFER_RECORD_BYTES
-            + self.withdrawals * WITHDRAWAL_RECORD_BYTES
+    /// The length of the sections always posted on L1: deposits and withdrawals.
+    pub fn onchain_len(&self) -> usize {
+        self.deposits * DEPOSIT_RECORD_BYTES + self.withdrawals * WITHDRAWAL_RECORD_BYTES
+    }
+
+    /// The length of the transfer section at full size.
+    pub fn transfers_len(&self) -> usize {
+        self.transfers * TRANSFER_RECORD_BYTES
     }
 }
 

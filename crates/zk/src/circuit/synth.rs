@@ -36,6 +36,8 @@ type Bits = Vec<Boolean<Fr>>;
 pub struct BatchCircuit {
     /// The shape.
     pub params: BatchParams,
+    /// The deployment's signing domain (bound by the commitment).
+    pub domain: Fr,
     /// The root before the batch.
     pub old_root: Fr,
     /// The root after the batch.
@@ -93,9 +95,11 @@ impl BatchCircuit {
         let commitment = FpVar::new_input(cs.clone(), || Ok(self.commitment))?;
         let old_root = FpVar::new_witness(cs.clone(), || Ok(self.old_root))?;
         let new_root = FpVar::new_witness(cs.clone(), || Ok(self.new_root))?;
+        let domain = FpVar::new_witness(cs.clone(), || Ok(self.domain))?;
         mark("the roots".into(), &cs);
         let mut root = old_root.clone();
-        let mut public_data: Bits = Vec::new();
+        let mut onchain: Bits = Vec::new();
+        let mut transfers: Bits = Vec::new();
         let mut priority: Bits = Vec::new();
         let mut fee_terms: Vec<(Bits, FpVar<Fr>)> = Vec::new();
         assert_eq!(self.deposits.len(), p.deposits, "deposit slots");
@@ -104,15 +108,15 @@ impl BatchCircuit {
         assert_eq!(self.fees.len(), p.fee_tokens, "fee slots");
 
         for (i, slot) in self.deposits.iter().enumerate() {
-            root = deposit(&cs, p, slot, &root, &mut public_data, &mut priority)?;
+            root = deposit(&cs, p, slot, &root, &mut onchain, &mut priority)?;
             mark(format!("deposit {i}"), &cs);
         }
         for (i, slot) in self.transfers.iter().enumerate() {
-            root = transfer(&cs, p, slot, &root, &mut public_data, &mut fee_terms)?;
+            root = transfer(&cs, p, &domain, slot, &root, &mut transfers, &mut fee_terms)?;
             mark(format!("transfer {i}"), &cs);
         }
         for (i, slot) in self.withdrawals.iter().enumerate() {
-            root = withdrawal(&cs, p, slot, &root, &mut public_data, &mut fee_terms)?;
+            root = withdrawal(&cs, p, &domain, slot, &root, &mut onchain, &mut fee_terms)?;
             mark(format!("withdrawal {i}"), &cs);
         }
         root = fee_credits(&cs, p, &self.fees, &root, &fee_terms)?;
@@ -122,8 +126,10 @@ impl BatchCircuit {
 
         let mut input = be_field_bits(&old_root)?;
         input.extend(be_field_bits(&new_root)?);
-        input.extend(public_data);
+        input.extend(be_field_bits(&domain)?);
+        input.extend(sha256_var(&transfers)?);
         input.extend(sha256_var(&priority)?);
+        input.extend(onchain);
         let digest = sha256_var(&input)?;
         let le: Bits = digest[3..].iter().rev().cloned().collect();
         Boolean::le_bits_to_fp(&le)?.enforce_equal(&commitment)?;
@@ -386,7 +392,7 @@ fn enforce_signed(
     enabled: &Boolean<Fr>,
     sender: &AccountVar,
     signature: &crate::eddsa::Signature,
-    fields: [FpVar<Fr>; 7],
+    fields: [FpVar<Fr>; 8],
 ) -> Result<(), SynthesisError> {
     let message = poseidon_var(&fields)?;
     let identity = Point::new_unchecked(Fr::from(0u64), Fr::from(1u64));
@@ -424,6 +430,7 @@ fn debit(
 fn transfer(
     cs: &ConstraintSystemRef<Fr>,
     p: &BatchParams,
+    domain: &FpVar<Fr>,
     slot: &TransferSlot,
     root: &FpVar<Fr>,
     public_data: &mut Bits,
@@ -451,6 +458,7 @@ fn transfer(
         &sender,
         &t.signature,
         [
+            domain.clone(),
             FpVar::constant(Fr::from(OP_TRANSFER)),
             from,
             to,
@@ -485,6 +493,7 @@ fn transfer(
 fn withdrawal(
     cs: &ConstraintSystemRef<Fr>,
     p: &BatchParams,
+    domain: &FpVar<Fr>,
     slot: &WithdrawalSlot,
     root: &FpVar<Fr>,
     public_data: &mut Bits,
@@ -506,6 +515,7 @@ fn withdrawal(
         &sender,
         &w.signature,
         [
+            domain.clone(),
             FpVar::constant(Fr::from(OP_WITHDRAWAL)),
             from,
             FpVar::zero(),

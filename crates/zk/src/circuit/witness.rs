@@ -69,8 +69,32 @@ pub(crate) fn null_signature() -> Signature {
     Signature { r8: Point::zero(), s: Fs::zero() }
 }
 
-fn tx_message(op: u8, from: u64, to: u64, token: u32, amount: u128, fee: u128, nonce: u64) -> Fr {
+/// The signing domain of one deployment: `keccak256(uint256 chain_id ‖ address contract)` with
+/// its top 3 bits cleared, as a field element. Every signed message starts with it, so a
+/// signature for one chain or one contract (the zk rollup, the validium) is worthless on another;
+/// the circuit takes it as a witness bound by the batch commitment, which L1 computes with its own.
+pub fn signing_domain(chain_id: u64, contract: Address) -> Fr {
+    let mut input = [0u8; 52];
+    input[24..32].copy_from_slice(&chain_id.to_be_bytes());
+    input[32..].copy_from_slice(contract.as_slice());
+    let mut digest = ply_core::keccak256(input).0;
+    digest[0] &= 0x1f;
+    Fr::from_be_bytes_mod_order(&digest)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tx_message(
+    domain: Fr,
+    op: u8,
+    from: u64,
+    to: u64,
+    token: u32,
+    amount: u128,
+    fee: u128,
+    nonce: u64,
+) -> Fr {
     poseidon(&[
+        domain,
         Fr::from(op),
         Fr::from(from),
         Fr::from(to),
@@ -82,14 +106,25 @@ fn tx_message(op: u8, from: u64, to: u64, token: u32, amount: u128, fee: u128, n
 }
 
 impl ZkTransfer {
-    /// The signed message: `poseidon([2, from, to, token, amount, fee, nonce])`.
-    pub fn message(&self) -> Fr {
-        tx_message(OP_TRANSFER, self.from, self.to, self.token, self.amount, self.fee, self.nonce)
+    /// The signed message: `poseidon([domain, 2, from, to, token, amount, fee, nonce])`.
+    pub fn message(&self, domain: Fr) -> Fr {
+        tx_message(
+            domain,
+            OP_TRANSFER,
+            self.from,
+            self.to,
+            self.token,
+            self.amount,
+            self.fee,
+            self.nonce,
+        )
     }
 
-    /// A transfer signed with `key`.
+    /// A transfer signed with `key` for the deployment of `domain` ([`signing_domain`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn signed(
         key: &SecretKey,
+        domain: Fr,
         from: u64,
         to: u64,
         token: u32,
@@ -98,7 +133,7 @@ impl ZkTransfer {
         nonce: u64,
     ) -> Self {
         let mut tx = Self { from, to, token, amount, fee, nonce, signature: null_signature() };
-        tx.signature = key.sign(tx.message());
+        tx.signature = key.sign(tx.message(domain));
         tx
     }
 
@@ -108,14 +143,24 @@ impl ZkTransfer {
 }
 
 impl ZkWithdrawal {
-    /// The signed message: `poseidon([3, from, 0, token, amount, fee, nonce])`.
-    pub fn message(&self) -> Fr {
-        tx_message(OP_WITHDRAWAL, self.from, 0, self.token, self.amount, self.fee, self.nonce)
+    /// The signed message: `poseidon([domain, 3, from, 0, token, amount, fee, nonce])`.
+    pub fn message(&self, domain: Fr) -> Fr {
+        tx_message(
+            domain,
+            OP_WITHDRAWAL,
+            self.from,
+            0,
+            self.token,
+            self.amount,
+            self.fee,
+            self.nonce,
+        )
     }
 
-    /// A withdrawal signed with `key`.
+    /// A withdrawal signed with `key` for the deployment of `domain` ([`signing_domain`]).
     pub fn signed(
         key: &SecretKey,
+        domain: Fr,
         from: u64,
         token: u32,
         amount: u128,
@@ -123,7 +168,7 @@ impl ZkWithdrawal {
         nonce: u64,
     ) -> Self {
         let mut tx = Self { from, token, amount, fee, nonce, signature: null_signature() };
-        tx.signature = key.sign(tx.message());
+        tx.signature = key.sign(tx.message(domain));
         tx
     }
 
@@ -232,22 +277,36 @@ pub struct FeeSlot {
 pub struct BatchWitness {
     /// The circuit, with every value assigned.
     pub circuit: BatchCircuit,
-    /// The public data (sections at full size, padding as zero bytes).
-    pub public_data: Vec<u8>,
+    /// The sections always posted on L1: deposits, then withdrawals (full size, padding as
+    /// zero bytes).
+    pub onchain: Vec<u8>,
+    /// The transfer section at full size (padding as zero bytes): posted on L1 by the zk
+    /// rollup (trailing zero bytes may be left off), held by the committee in a validium.
+    pub transfers: Vec<u8>,
     /// The priority-operation records of the deposit slots.
     pub priority_ops: Vec<u8>,
     /// The public input.
     pub commitment: Fr,
 }
 
-/// `sha256(old_root ‖ new_root ‖ public_data ‖ sha256(priority_ops))` with the top 3 bits
-/// cleared, as a field element: the batch's one public input.
-pub fn batch_commitment(old_root: Fr, new_root: Fr, public_data: &[u8], priority_ops: &[u8]) -> Fr {
-    let mut input = Vec::with_capacity(96 + public_data.len());
+/// `sha256(old_root ‖ new_root ‖ domain ‖ sha256(transfers) ‖ sha256(priority_ops) ‖ onchain)`
+/// with the top 3 bits cleared, as a field element: the batch's one public input (see the
+/// [module docs](super)).
+pub fn batch_commitment(
+    domain: Fr,
+    old_root: Fr,
+    new_root: Fr,
+    onchain: &[u8],
+    transfers: &[u8],
+    priority_ops: &[u8],
+) -> Fr {
+    let mut input = Vec::with_capacity(160 + onchain.len());
     input.extend_from_slice(&root_bytes(old_root));
     input.extend_from_slice(&root_bytes(new_root));
-    input.extend_from_slice(public_data);
+    input.extend_from_slice(&root_bytes(domain));
+    input.extend_from_slice(&sha256(transfers));
     input.extend_from_slice(&sha256(priority_ops));
+    input.extend_from_slice(onchain);
     let mut digest = sha256(&input);
     digest[0] &= 0x1f;
     Fr::from_be_bytes_mod_order(&digest)
@@ -373,7 +432,7 @@ impl BatchWitness {
                             t.amount,
                             t.fee,
                             t.nonce,
-                            t.message(),
+                            t.message(next.domain()),
                             &t.signature,
                         )
                         .map_err(&refuse)?;
@@ -421,7 +480,7 @@ impl BatchWitness {
                             w.amount,
                             w.fee,
                             w.nonce,
-                            w.message(),
+                            w.message(next.domain()),
                             &w.signature,
                         )
                         .map_err(&refuse)?;
@@ -462,12 +521,13 @@ impl BatchWitness {
         }
         let new_root = next.root();
 
-        let mut public_data = Vec::with_capacity(params.public_data_len());
+        let mut onchain = Vec::with_capacity(params.onchain_len());
+        let mut transfer_data = Vec::with_capacity(params.transfers * super::TRANSFER_RECORD_BYTES);
         let mut priority_ops = Vec::new();
         for slot in &deposits {
             if slot.enabled {
-                public_data.push(OP_DEPOSIT);
-                public_data.extend_from_slice(&(slot.account.index as u32).to_be_bytes()[1..]);
+                onchain.push(OP_DEPOSIT);
+                onchain.extend_from_slice(&(slot.account.index as u32).to_be_bytes()[1..]);
                 let d = &slot.deposit;
                 priority_ops.extend_from_slice(d.to.as_slice());
                 priority_ops.push(d.token as u8);
@@ -475,44 +535,47 @@ impl BatchWitness {
                 priority_ops.extend_from_slice(&fr_bytes(d.public_key.0.x));
                 priority_ops.extend_from_slice(&fr_bytes(d.public_key.0.y));
             } else {
-                public_data.extend_from_slice(&[0; super::DEPOSIT_RECORD_BYTES]);
+                onchain.extend_from_slice(&[0; super::DEPOSIT_RECORD_BYTES]);
                 priority_ops.extend_from_slice(&[0; super::PRIORITY_RECORD_BYTES]);
-            }
-        }
-        for slot in &transfers {
-            if slot.enabled {
-                let t = &slot.tx;
-                public_data.push(OP_TRANSFER);
-                public_data.extend_from_slice(&(t.from as u32).to_be_bytes()[1..]);
-                public_data.extend_from_slice(&(t.to as u32).to_be_bytes()[1..]);
-                public_data.push(t.token as u8);
-                let amount = PackedAmount::pack(t.amount, PackedAmount::AMOUNT_MANTISSA_BITS)
-                    .expect("checked above");
-                public_data.extend_from_slice(&amount.encode().to_be_bytes()[1..]);
-                public_data.push(pack_fee(t.fee).encode() as u8);
-            } else {
-                public_data.extend_from_slice(&[0; super::TRANSFER_RECORD_BYTES]);
             }
         }
         for slot in &withdrawals {
             if slot.enabled {
                 let w = &slot.tx;
-                public_data.push(OP_WITHDRAWAL);
-                public_data.extend_from_slice(&(w.from as u32).to_be_bytes()[1..]);
-                public_data.push(w.token as u8);
-                public_data.extend_from_slice(&w.amount.to_be_bytes());
-                public_data.push(pack_fee(w.fee).encode() as u8);
+                onchain.push(OP_WITHDRAWAL);
+                onchain.extend_from_slice(&(w.from as u32).to_be_bytes()[1..]);
+                onchain.push(w.token as u8);
+                onchain.extend_from_slice(&w.amount.to_be_bytes());
+                onchain.push(pack_fee(w.fee).encode() as u8);
                 let address = next.account(w.from).expect("checked above").address;
-                public_data.extend_from_slice(address.as_slice());
+                onchain.extend_from_slice(address.as_slice());
             } else {
-                public_data.extend_from_slice(&[0; super::WITHDRAWAL_RECORD_BYTES]);
+                onchain.extend_from_slice(&[0; super::WITHDRAWAL_RECORD_BYTES]);
             }
         }
-        let commitment = batch_commitment(old_root, new_root, &public_data, &priority_ops);
+        for slot in &transfers {
+            if slot.enabled {
+                let t = &slot.tx;
+                transfer_data.push(OP_TRANSFER);
+                transfer_data.extend_from_slice(&(t.from as u32).to_be_bytes()[1..]);
+                transfer_data.extend_from_slice(&(t.to as u32).to_be_bytes()[1..]);
+                transfer_data.push(t.token as u8);
+                let amount = PackedAmount::pack(t.amount, PackedAmount::AMOUNT_MANTISSA_BITS)
+                    .expect("checked above");
+                transfer_data.extend_from_slice(&amount.encode().to_be_bytes()[1..]);
+                transfer_data.push(pack_fee(t.fee).encode() as u8);
+            } else {
+                transfer_data.extend_from_slice(&[0; super::TRANSFER_RECORD_BYTES]);
+            }
+        }
+        let domain = next.domain();
+        let commitment =
+            batch_commitment(domain, old_root, new_root, &onchain, &transfer_data, &priority_ops);
         *state = next;
         Ok(Self {
             circuit: BatchCircuit {
                 params: *params,
+                domain,
                 old_root,
                 new_root,
                 commitment,
@@ -521,7 +584,8 @@ impl BatchWitness {
                 withdrawals,
                 fees,
             },
-            public_data,
+            onchain,
+            transfers: transfer_data,
             priority_ops,
             commitment,
         })
@@ -577,20 +641,7 @@ fn check_signed(
     message: Fr,
     signature: &super::super::eddsa::Signature,
 ) -> std::result::Result<AccountSlot, String> {
-    let account = state.account(from).ok_or_else(|| format!("account {from} does not exist"))?;
-    if nonce != account.nonce {
-        return Err(format!("nonce {nonce} is not account {from}'s next nonce {}", account.nonce));
-    }
-    if !account.public_key.verify(message, signature) {
-        return Err(format!("the signature does not verify under account {from}'s key"));
-    }
-    let balance = account.balances.get(&token).copied().unwrap_or(0);
-    let total = amount.checked_add(fee).ok_or("amount plus fee exceeds 2^128 - 1")?;
-    if total > balance {
-        return Err(format!(
-            "account {from}'s balance of token {token} is {balance}, below amount {amount} plus fee {fee}"
-        ));
-    }
+    state.check_debit(from, token, amount, fee, nonce, Some(message), signature)?;
     state.slot(from, token).map_err(|e| e.to_string())
 }
 

@@ -25,7 +25,8 @@ pub struct KeyManifest {
 }
 
 impl KeyManifest {
-    fn to_text(self) -> String {
+    /// The manifest file's text.
+    pub fn to_text(&self) -> String {
         format!(
             "{MANIFEST_VERSION_LINE}\nsetup: dev (NOT a ceremony: insecure for production)\n\
              seed: {}\nconstraints: {}\npublic_inputs: {}\nwitnesses: {}\nfingerprint: {}\n\

@@ -36,7 +36,7 @@ pub use evm::{
     g2_to_words,
 };
 pub use keys::{KeyManifest, KeyStore, Keys, load_keys};
-pub use prove::{ProveProgress, prove, prove_many, report_progress_to_stderr};
+pub use prove::{ProveProgress, os_rng, prove, prove_many, report_progress_to_stderr};
 pub use toy::CubeCircuit;
 
 use crate::Fr;

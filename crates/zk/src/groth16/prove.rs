@@ -168,3 +168,9 @@ where
         .map(|(index, result)| result.unwrap_or(Err(Groth16Error::ProverPanicked { index })))
         .collect()
 }
+
+/// A proving RNG seeded from the operating system's randomness: what production proofs use
+/// (the blinding factors must be secret and fresh for the proof to hide the witness).
+pub fn os_rng() -> StdRng {
+    StdRng::from_seed(alloy::primitives::B256::random().0)
+}

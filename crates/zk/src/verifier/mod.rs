@@ -27,10 +27,79 @@
 //! The verification costs about 181,000 gas for the pairing plus about 6,200 per public
 //! input, plus the transaction and calldata.
 
-use crate::groth16::{VerifyingKey, g1_to_words, g2_to_words};
-use alloy::primitives::{U256, keccak256};
+mod poseidon;
+pub use poseidon::solidity_poseidon;
+
+use crate::{
+    Result, ZkError,
+    groth16::{VerifyingKey, g1_to_words, g2_to_words},
+};
+use alloy::primitives::{B256, U256, keccak256};
 use ark_serialize::CanonicalSerialize;
 use std::fmt::Write;
+
+/// The text whose keccak256 marks the start of the verifying key in a generated verifier.
+const VK_MARKER_TEXT: &str = "ply-zk groth16 verifying key";
+
+/// The marker word that precedes the verifying key's words in a generated verifier's code.
+fn vk_marker() -> B256 {
+    keccak256(VK_MARKER_TEXT)
+}
+
+/// The word index of `IC[i]`'s x coordinate in the key's words (after the marker).
+fn ic_word(i: usize) -> usize {
+    14 + 2 * i
+}
+
+/// The marker, then the verifying key as the generated verifier lays it out.
+fn vk_words(vk: &VerifyingKey) -> Vec<U256> {
+    let mut words = vec![U256::from_be_bytes(vk_marker().0)];
+    words.extend(g1_to_words(&vk.alpha_g1));
+    for point in [&vk.beta_g2, &vk.gamma_g2, &vk.delta_g2] {
+        let [[x1, x0], [y1, y0]] = g2_to_words(point);
+        words.extend([x1, x0, y1, y0]);
+    }
+    for point in &vk.gamma_abc_g1 {
+        words.extend(g1_to_words(point));
+    }
+    words
+}
+
+/// The creation code of a verifier for `vk`, made from `template`, the compiled creation code
+/// of a verifier [`solidity_verifier`] generated for another key with as many public inputs
+/// (e.g. the checked-in `BatchVerifier`): the key is one blob in the code, which is replaced.
+/// The result is the code the generator's source for `vk` compiles to (up to the metadata, which
+/// ply's build leaves out), so a deployment can use keys from `ply zk setup` or a ceremony
+/// without a Solidity compiler.
+pub fn verifier_bytecode(template: &[u8], vk: &VerifyingKey) -> Result<Vec<u8>> {
+    let words = vk_words(vk);
+    let marker = vk_marker();
+    let at: Vec<usize> = template
+        .windows(32)
+        .enumerate()
+        .filter(|(_, w)| *w == marker.as_slice())
+        .map(|(i, _)| i)
+        .collect();
+    // The blob is the marker, the key, and the marker again.
+    let [start, end] = at[..] else {
+        return Err(ZkError::Verifier(format!(
+            "the template has {} verifying-key markers, not two: it is not a generated verifier",
+            at.len()
+        )));
+    };
+    if end - start != words.len() * 32 {
+        return Err(ZkError::Verifier(format!(
+            "the template's key has {} words and this key {}: their public inputs differ",
+            (end - start) / 32 - 1,
+            words.len() - 1
+        )));
+    }
+    let mut code = template.to_vec();
+    for (i, w) in words.iter().enumerate() {
+        code[start + i * 32..start + (i + 1) * 32].copy_from_slice(&w.to_be_bytes::<32>());
+    }
+    Ok(code)
+}
 
 /// The generated Solidity source of a Groth16 verifier for `vk`, as contract
 /// `contract_name`.
@@ -44,38 +113,24 @@ pub fn solidity_verifier(vk: &VerifyingKey, contract_name: &str, regenerate: &st
     vk.serialize_compressed(&mut vk_bytes).expect("a verifying key serializes into a Vec");
     let vk_hash = keccak256(&vk_bytes);
 
-    let mut constants = String::new();
-    let mut constant = |name: &str, value: U256| {
-        writeln!(constants, "    uint256 internal constant {name} = {value};").unwrap();
-    };
-    let [x, y] = g1_to_words(&vk.alpha_g1);
-    constant("ALPHA_X", x);
-    constant("ALPHA_Y", y);
-    for (label, point) in [("BETA", &vk.beta_g2), ("GAMMA", &vk.gamma_g2), ("DELTA", &vk.delta_g2)]
-    {
-        let [[x1, x0], [y1, y0]] = g2_to_words(point);
-        constant(&format!("{label}_X1"), x1);
-        constant(&format!("{label}_X0"), x0);
-        constant(&format!("{label}_Y1"), y1);
-        constant(&format!("{label}_Y0"), y0);
-    }
-    for (i, point) in vk.gamma_abc_g1.iter().enumerate() {
-        let [x, y] = g1_to_words(point);
-        constant(&format!("IC{i}_X"), x);
-        constant(&format!("IC{i}_Y"), y);
-    }
+    let words = vk_words(vk);
+    let blob: String = words.iter().chain(&words[..1]).map(|w| format!("{w:064x}")).collect();
+    // The word index of each constant in the blob (after the marker).
+    let word = |i: usize| format!("mload(add(k, {:#x}))", i * 32);
+    let (alpha, beta, gamma, delta, ic) = (0, 2, 6, 10, 14);
 
     // vk_x accumulation: one ecMul and one ecAdd per public input, unrolled.
     let mut accumulate = String::new();
     for i in 0..inputs {
         let ic = i + 1;
         let offset = i * 32;
+        let (ic_x, ic_y) = (word(ic_word(ic)), word(ic_word(ic) + 1));
         write!(
             accumulate,
             "
             // vk_x += input[{i}] * IC{ic}
-            mstore(add(m, 0x40), IC{ic}_X)
-            mstore(add(m, 0x60), IC{ic}_Y)
+            mstore(add(m, 0x40), {ic_x})
+            mstore(add(m, 0x60), {ic_y})
             mstore(add(m, 0x80), calldataload(add(input, {offset})))
             ok := and(ok, staticcall(ECMUL_GAS, 0x07, add(m, 0x40), 0x60, add(m, 0x40), 0x40))
             ok := and(ok, staticcall(ECADD_GAS, 0x06, m, 0x80, m, 0x40))"
@@ -99,6 +154,13 @@ pub fn solidity_verifier(vk: &VerifyingKey, contract_name: &str, regenerate: &st
         )
     };
 
+    let ic0_x = word(ic);
+    let ic0_y = word(ic + 1);
+    let alpha_x = word(alpha);
+    let alpha_y = word(alpha + 1);
+    let [beta_x1, beta_x0, beta_y1, beta_y0] = [0, 1, 2, 3].map(|j| word(beta + j));
+    let [gamma_x1, gamma_x0, gamma_y1, gamma_y0] = [0, 1, 2, 3].map(|j| word(gamma + j));
+    let [delta_x1, delta_x0, delta_y1, delta_y0] = [0, 1, 2, 3].map(|j| word(delta + j));
     format!(
         r#"// SPDX-License-Identifier: MIT OR Apache-2.0
 // GENERATED by ply-zk (`ply_zk::verifier::solidity_verifier`) from a Groth16 verifying key.
@@ -135,8 +197,12 @@ contract {contract_name} {{
     uint256 internal constant ECMUL_GAS = 10000;
     uint256 internal constant PAIRING_GAS = 200000;
 
-    // The verifying key: alpha in G1; beta, gamma, delta in G2; IC (gamma_abc) in G1.
-{constants}
+    /// @dev The verifying key as 32-byte words: a marker (keccak256("{VK_MARKER_TEXT}")),
+    ///      then alpha [x, y] in G1; beta, gamma, delta [x1, x0, y1, y0] in G2; IC0..IC{inputs}
+    ///      [x, y] in G1; then the marker again. One blob in the code, so that ply can deploy this contract for another
+    ///      key of the same shape (`ply_zk::verifier::verifier_bytecode`).
+    bytes internal constant VK = hex"{blob}";
+
     /// @notice Whether (a, b, c) is a valid proof for the public inputs `input`.
     /// @param a The proof's A, in G1: [x, y].
     /// @param b The proof's B, in G2: [[x.c1, x.c0], [y.c1, y.c0]].
@@ -154,12 +220,15 @@ contract {contract_name} {{
         ) revert ProofCoordinateNotInField();{input_check}
 
         bool ok;
+        bytes memory vk = VK;
         assembly ("memory-safe") {{
-            // Scratch memory past the free memory pointer: vk_x at m, ecMul operands at m + 0x40,
-            // the pairing input (4 pairs of 6 words) at p.
+            // The key's words start at k (past the length and the marker). Scratch memory past
+            // the free memory pointer: vk_x at m, ecMul operands at m + 0x40, the pairing
+            // input (4 pairs of 6 words) at p.
+            let k := add(vk, 0x40)
             let m := mload(0x40)
-            mstore(m, IC0_X)
-            mstore(add(m, 0x20), IC0_Y)
+            mstore(m, {ic0_x})
+            mstore(add(m, 0x20), {ic0_y})
             ok := 1{accumulate}
 
             let p := add(m, 0xc0)
@@ -171,26 +240,26 @@ contract {contract_name} {{
             mstore(add(p, 0x80), calldataload(add(b, 0x40)))
             mstore(add(p, 0xa0), calldataload(add(b, 0x60)))
             // e(alpha, beta)
-            mstore(add(p, 0xc0), ALPHA_X)
-            mstore(add(p, 0xe0), ALPHA_Y)
-            mstore(add(p, 0x100), BETA_X1)
-            mstore(add(p, 0x120), BETA_X0)
-            mstore(add(p, 0x140), BETA_Y1)
-            mstore(add(p, 0x160), BETA_Y0)
+            mstore(add(p, 0xc0), {alpha_x})
+            mstore(add(p, 0xe0), {alpha_y})
+            mstore(add(p, 0x100), {beta_x1})
+            mstore(add(p, 0x120), {beta_x0})
+            mstore(add(p, 0x140), {beta_y1})
+            mstore(add(p, 0x160), {beta_y0})
             // e(vk_x, gamma)
             mstore(add(p, 0x180), mload(m))
             mstore(add(p, 0x1a0), mload(add(m, 0x20)))
-            mstore(add(p, 0x1c0), GAMMA_X1)
-            mstore(add(p, 0x1e0), GAMMA_X0)
-            mstore(add(p, 0x200), GAMMA_Y1)
-            mstore(add(p, 0x220), GAMMA_Y0)
+            mstore(add(p, 0x1c0), {gamma_x1})
+            mstore(add(p, 0x1e0), {gamma_x0})
+            mstore(add(p, 0x200), {gamma_y1})
+            mstore(add(p, 0x220), {gamma_y0})
             // e(C, delta)
             mstore(add(p, 0x240), calldataload(c))
             mstore(add(p, 0x260), calldataload(add(c, 0x20)))
-            mstore(add(p, 0x280), DELTA_X1)
-            mstore(add(p, 0x2a0), DELTA_X0)
-            mstore(add(p, 0x2c0), DELTA_Y1)
-            mstore(add(p, 0x2e0), DELTA_Y0)
+            mstore(add(p, 0x280), {delta_x1})
+            mstore(add(p, 0x2a0), {delta_x0})
+            mstore(add(p, 0x2c0), {delta_y1})
+            mstore(add(p, 0x2e0), {delta_y0})
 
             ok := and(ok, staticcall(PAIRING_GAS, 0x08, p, 0x300, p, 0x20))
             // On a failed call the word at p is stale, but ok is already 0.

@@ -21,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 
 /// The shape behind the checked-in `BatchVerifier.sol`: account depth 4, token depth 2,
 /// 2 deposit, 2 transfer and 1 withdrawal slots, 1 fee slot.
-const BATCH_PARAMS: BatchParams = BatchParams {
+pub(crate) const BATCH_PARAMS: BatchParams = BatchParams {
     account_depth: 4,
     token_depth: 2,
     deposits: 2,
@@ -39,16 +39,21 @@ const REGENERATE: &str = "regenerate with `cargo test -p ply-zk --test it -- --i
 
 const ETHER: u128 = 1_000_000_000_000_000_000;
 
+/// The signing domain of this test's deployment.
+fn domain() -> ply_zk::Fr {
+    ply_zk::circuit::signing_domain(31337, Address::repeat_byte(0xdd))
+}
+
 fn batch_verifier_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../contracts/src/zk/BatchVerifier.sol")
 }
 
-fn key(index: usize) -> SecretKey {
+pub(crate) fn key(index: usize) -> SecretKey {
     SecretKey::from_ethereum_signer(&dev_signer(index).unwrap()).unwrap()
 }
 
 fn genesis() -> ZkState {
-    ZkState::new(&BATCH_PARAMS, Address::repeat_byte(0xee), key(0).public_key()).unwrap()
+    ZkState::new(&BATCH_PARAMS, domain(), Address::repeat_byte(0xee), key(0).public_key()).unwrap()
 }
 
 /// The keys of [`BATCH_PARAMS`] (seed [`BATCH_SEED`]), set up once and cached in the target
@@ -57,7 +62,7 @@ fn genesis() -> ZkState {
 /// The cache is the proving key uncompressed and unchecked (a trusted file of this test's own
 /// making): `KeyStore`'s compressed, validated keys take longer to load at this size (about
 /// 300,000 constraints) than the setup itself.
-fn batch_keys() -> &'static (ProvingKey, VerifyingKey) {
+pub(crate) fn batch_keys() -> &'static (ProvingKey, VerifyingKey) {
     static KEYS: OnceLock<(ProvingKey, VerifyingKey)> = OnceLock::new();
     KEYS.get_or_init(|| {
         let circuit = BatchWitness::build(&mut genesis(), &BATCH_PARAMS, &[]).unwrap().circuit;
@@ -120,8 +125,17 @@ fn batch_ops() -> Vec<ZkOperation> {
             token: 1,
             amount: 5,
         }),
-        ZkOperation::Transfer(ZkTransfer::signed(&alice, 1, 2, 1, ETHER / 4, 3_000_000_000_000, 0)),
-        ZkOperation::Withdrawal(ZkWithdrawal::signed(&bob, 2, 1, ETHER / 10, 0, 0)),
+        ZkOperation::Transfer(ZkTransfer::signed(
+            &alice,
+            domain(),
+            1,
+            2,
+            1,
+            ETHER / 4,
+            3_000_000_000_000,
+            0,
+        )),
+        ZkOperation::Withdrawal(ZkWithdrawal::signed(&bob, domain(), 2, 1, ETHER / 10, 0, 0)),
     ]
 }
 
@@ -166,12 +180,14 @@ async fn a_proven_batch_verifies_on_the_embedded_l1() {
     assert!(call_verifier(&client, verifier, &verify_call(&evm, input)).await, "the batch");
 
     // A wrong commitment: another public data, or one bit flipped.
-    let mut public_data = witness.public_data.clone();
-    *public_data.last_mut().unwrap() ^= 1;
+    let mut onchain = witness.onchain.clone();
+    *onchain.last_mut().unwrap() ^= 1;
     let other = ply_zk::circuit::batch_commitment(
+        domain(),
         witness.circuit.old_root,
         witness.circuit.new_root,
-        &public_data,
+        &onchain,
+        &witness.transfers,
         &witness.priority_ops,
     );
     let other = groth16::encode_fr(other);

@@ -9,7 +9,7 @@ use ply_zk::{
     Fr,
     circuit::{
         BatchParams, BatchWitness, CircuitError, PackedAmount, ZkDeposit, ZkOperation, ZkState,
-        ZkTransfer, ZkWithdrawal, batch_commitment, sha256, sha256_var,
+        ZkTransfer, ZkWithdrawal, batch_commitment, sha256, sha256_var, signing_domain,
     },
     eddsa::SecretKey,
 };
@@ -31,8 +31,13 @@ const PARAMS: BatchParams = BatchParams {
     fee_tokens: 1,
 };
 
+/// The signing domain of these tests' deployment.
+fn domain() -> Fr {
+    signing_domain(31337, address(0xdd))
+}
+
 fn genesis(params: &BatchParams) -> ZkState {
-    ZkState::new(params, address(0xee), key(0).public_key()).unwrap()
+    ZkState::new(params, domain(), address(0xee), key(0).public_key()).unwrap()
 }
 
 const ETHER: u128 = 1_000_000_000_000_000_000;
@@ -54,8 +59,17 @@ fn valid_ops() -> Vec<ZkOperation> {
             token: 1,
             amount: 5,
         }),
-        ZkOperation::Transfer(ZkTransfer::signed(&alice, 1, 2, 1, ETHER / 4, 3_000_000_000_000, 0)),
-        ZkOperation::Withdrawal(ZkWithdrawal::signed(&bob, 2, 1, ETHER / 10, 0, 0)),
+        ZkOperation::Transfer(ZkTransfer::signed(
+            &alice,
+            domain(),
+            1,
+            2,
+            1,
+            ETHER / 4,
+            3_000_000_000_000,
+            0,
+        )),
+        ZkOperation::Withdrawal(ZkWithdrawal::signed(&bob, domain(), 2, 1, ETHER / 10, 0, 0)),
     ]
 }
 
@@ -126,13 +140,16 @@ fn a_valid_batch_satisfies_the_circuit_and_commits_to_its_public_data() {
     assert_eq!(
         witness.commitment,
         batch_commitment(
+            domain(),
             circuit.old_root,
             circuit.new_root,
-            &witness.public_data,
+            &witness.onchain,
+            &witness.transfers,
             &witness.priority_ops
         )
     );
-    assert_eq!(witness.public_data.len(), PARAMS.public_data_len());
+    assert_eq!(witness.onchain.len(), PARAMS.onchain_len());
+    assert_eq!(witness.transfers.len(), PARAMS.transfers_len());
     // Balances: Alice 1 - 0.25 - fee, Bob 5 + 0.25 - 0.1, operator the fee.
     let fee = 3_000_000_000_000;
     assert_eq!(state.account(1).unwrap().balances[&1], ETHER - ETHER / 4 - fee);
@@ -144,15 +161,16 @@ fn a_valid_batch_satisfies_the_circuit_and_commits_to_its_public_data() {
 #[test]
 fn public_data_fixture_is_byte_exact() {
     let (_, witness) = valid_batch();
-    let data = hex(&witness.public_data);
+    let onchain = hex(&witness.onchain);
     // Deposits: 0x01 ‖ index u24.
-    assert_eq!(&data[..16], "0100000101000002");
-    // Transfer: 0x02 ‖ from 1 ‖ to 2 ‖ token 1 ‖ amount 250000·10^12 ‖ fee 3·10^12; then padding.
-    assert_eq!(&data[16..40], "02000001000002017a120c6c");
-    assert_eq!(&data[40..64], "0".repeat(24));
+    assert_eq!(&onchain[..16], "0100000101000002");
     // Withdrawal: 0x03 ‖ from 2 ‖ token 1 ‖ amount u128 ‖ fee 0 ‖ Bob's address; then padding.
-    assert_eq!(&data[64..148], format!("0300000201{:032x}00{}", ETHER / 10, "b0".repeat(20)));
-    assert_eq!(&data[148..], "0".repeat(84));
+    assert_eq!(&onchain[16..100], format!("0300000201{:032x}00{}", ETHER / 10, "b0".repeat(20)));
+    assert_eq!(&onchain[100..], "0".repeat(84));
+    // Transfer: 0x02 ‖ from 1 ‖ to 2 ‖ token 1 ‖ amount 250000·10^12 ‖ fee 3·10^12; then padding.
+    let transfers = hex(&witness.transfers);
+    assert_eq!(&transfers[..24], "02000001000002017a120c6c");
+    assert_eq!(&transfers[24..], "0".repeat(24));
     // Priority operations: to ‖ token ‖ amount ‖ pubkey.x ‖ pubkey.y, then a zero record.
     assert_eq!(witness.priority_ops.len(), 2 * 101);
     assert_eq!(hex(&witness.priority_ops[..37]), format!("{}01{:032x}", "a1".repeat(20), ETHER));
@@ -164,7 +182,7 @@ fn a_partly_filled_batch_pads_without_changing_the_root() {
     let before = state.root();
     let empty = BatchWitness::build(&mut state, &PARAMS, &[]).unwrap();
     assert_eq!(empty.circuit.new_root, before);
-    assert!(empty.public_data.iter().all(|b| *b == 0));
+    assert!(empty.onchain.iter().chain(&empty.transfers).all(|b| *b == 0));
     assert!(empty.circuit.check().is_ok());
 }
 
@@ -174,12 +192,15 @@ fn the_builder_refuses_invalid_operations_naming_them() {
     let mut ops = valid_ops();
     let cases: Vec<(ZkOperation, &str)> = vec![
         (
-            ZkOperation::Transfer(ZkTransfer::signed(&bob, 1, 2, 1, ETHER / 4, 0, 0)),
+            ZkOperation::Transfer(ZkTransfer::signed(&bob, domain(), 1, 2, 1, ETHER / 4, 0, 0)),
             "signature does not verify",
         ),
-        (ZkOperation::Transfer(ZkTransfer::signed(&alice, 1, 2, 1, ETHER / 4, 0, 1)), "nonce 1"),
         (
-            ZkOperation::Transfer(ZkTransfer::signed(&alice, 1, 2, 1, 2 * ETHER, 0, 0)),
+            ZkOperation::Transfer(ZkTransfer::signed(&alice, domain(), 1, 2, 1, ETHER / 4, 0, 1)),
+            "nonce 1",
+        ),
+        (
+            ZkOperation::Transfer(ZkTransfer::signed(&alice, domain(), 1, 2, 1, 2 * ETHER, 0, 0)),
             "below amount",
         ),
     ];
@@ -220,7 +241,7 @@ fn the_builder_refuses_invalid_operations_naming_them() {
 #[test]
 fn a_wrong_signature_leaves_the_circuit_unsatisfied() {
     let (_, mut witness) = valid_batch();
-    let forged = ZkTransfer::signed(&key(2), 1, 2, 1, ETHER / 4, 3_000_000_000_000, 0);
+    let forged = ZkTransfer::signed(&key(2), domain(), 1, 2, 1, ETHER / 4, 3_000_000_000_000, 0);
     witness.circuit.transfers[0].tx.signature = forged.signature;
     assert_eq!(unsatisfied_at(&witness.circuit), "transfer 0");
 }
@@ -229,7 +250,7 @@ fn a_wrong_signature_leaves_the_circuit_unsatisfied() {
 fn a_wrong_nonce_leaves_the_circuit_unsatisfied() {
     // Signed with nonce 1 while the account's nonce is 0: the circuit signs the leaf's nonce.
     let (_, mut witness) = valid_batch();
-    let replay = ZkTransfer::signed(&key(1), 1, 2, 1, ETHER / 4, 3_000_000_000_000, 1);
+    let replay = ZkTransfer::signed(&key(1), domain(), 1, 2, 1, ETHER / 4, 3_000_000_000_000, 1);
     witness.circuit.transfers[0].tx = replay;
     assert_eq!(unsatisfied_at(&witness.circuit), "transfer 0");
     // And a leaf nonce that is not the tree's.
@@ -242,7 +263,7 @@ fn a_wrong_nonce_leaves_the_circuit_unsatisfied() {
 fn an_overdraft_leaves_the_circuit_unsatisfied() {
     // A correctly signed transfer of more than Alice holds (the builder would refuse it).
     let (_, mut witness) = valid_batch();
-    let overdraft = ZkTransfer::signed(&key(1), 1, 2, 1, 2 * ETHER, 3_000_000_000_000, 0);
+    let overdraft = ZkTransfer::signed(&key(1), domain(), 1, 2, 1, 2 * ETHER, 3_000_000_000_000, 0);
     witness.circuit.transfers[0].tx = overdraft;
     assert_eq!(unsatisfied_at(&witness.circuit), "transfer 0");
 }
@@ -281,19 +302,35 @@ fn a_wrong_new_root_or_tampered_public_data_leaves_the_circuit_unsatisfied() {
     assert_eq!(unsatisfied_at(&wrong_root), "the new root");
 
     // Public data tampered (the amount byte of the transfer), the commitment recomputed over it.
-    let mut data = witness.public_data.clone();
-    data[8 + 10] ^= 1;
-    let mut tampered = witness.circuit.clone();
-    tampered.commitment =
-        batch_commitment(tampered.old_root, tampered.new_root, &data, &witness.priority_ops);
+    let commit = |onchain: &[u8], transfers: &[u8], ops: &[u8]| {
+        let mut tampered = witness.circuit.clone();
+        tampered.commitment = batch_commitment(
+            domain(),
+            tampered.old_root,
+            tampered.new_root,
+            onchain,
+            transfers,
+            ops,
+        );
+        tampered
+    };
+    let mut data = witness.transfers.clone();
+    data[10] ^= 1;
+    let tampered = commit(&witness.onchain, &data, &witness.priority_ops);
     assert_eq!(unsatisfied_at(&tampered), "the batch commitment");
+    let mut data = witness.onchain.clone();
+    data[12] ^= 1;
+    let tampered = commit(&data, &witness.transfers, &witness.priority_ops);
+    assert_eq!(unsatisfied_at(&tampered), "the batch commitment");
+    // Another deployment's domain.
+    let mut tampered = witness.circuit.clone();
+    tampered.domain = signing_domain(1, address(0xdd));
+    assert!(tampered.check().is_err());
 
     // A priority operation tampered (another recipient key would be committed).
     let mut ops = witness.priority_ops.clone();
     ops[0] ^= 1;
-    let mut tampered = witness.circuit.clone();
-    tampered.commitment =
-        batch_commitment(tampered.old_root, tampered.new_root, &witness.public_data, &ops);
+    let tampered = commit(&witness.onchain, &witness.transfers, &ops);
     assert_eq!(unsatisfied_at(&tampered), "the batch commitment");
 }
 

@@ -392,3 +392,28 @@ async fn the_toy_verifier_verifies_on_the_embedded_l1() {
     );
     assert!(receipt.gas_used <= 250_000, "verification took {} gas", receipt.gas_used);
 }
+
+#[tokio::test]
+async fn a_generated_verifier_deploys_for_another_key_by_replacing_its_key_blob() {
+    let (pk, vk) = toy_keys();
+    let (proof, inputs) = toy_proof(&pk);
+    let evm = EvmProof::from(&proof);
+    let input = groth16::encode_fr(inputs[0]);
+    // The batch circuit's verifier, with the toy circuit's key put in: it verifies toy proofs.
+    let template = ply_contracts::BatchVerifier::BYTECODE.clone();
+    let code = ply_zk::verifier::verifier_bytecode(&template, &vk).unwrap();
+    assert_eq!(code.len(), template.len());
+    let l1 = embedded_l1();
+    let verifier = l1.sender.deploy(code.into()).await.unwrap();
+    assert!(call_verifier(&l1, verifier, &verify_call(&evm, input)).await.unwrap());
+    assert!(
+        !call_verifier(&l1, verifier, &verify_call(&evm, input + U256::from(1))).await.unwrap()
+    );
+    // Its own key gives back the template exactly; code without a key blob is refused.
+    let own = ply_zk::verifier::verifier_bytecode(&Contract::ToyVerifier.bytecode().clone(), &vk)
+        .unwrap();
+    assert_eq!(&own[..], &Contract::ToyVerifier.bytecode()[..]);
+    let err =
+        ply_zk::verifier::verifier_bytecode(&ply_contracts::ZkRollup::BYTECODE, &vk).unwrap_err();
+    assert!(err.to_string().contains("not a generated verifier"), "{err}");
+}

@@ -4,7 +4,10 @@
 mod babyjubjub;
 mod batch_verifier;
 mod circuit;
+mod dac;
 mod eddsa;
 mod groth16;
 mod hasher;
+mod node;
 mod poseidon;
+mod poseidon_sol;

@@ -1,0 +1,979 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.30;
+
+import {BatchVerifier} from "./BatchVerifier.sol";
+import {PoseidonT3} from "./PoseidonT3.sol";
+import {PoseidonT6} from "./PoseidonT6.sol";
+
+/// @title ZkRollup
+/// @author ply
+/// @notice The L1 contract of ply's zk rollup and validium: it holds the deposited ETH and
+///         ERC-20 tokens, keeps the priority queue of deposits that batches must consume in
+///         order and by a deadline, accepts each batch of the operator with a Groth16 proof
+///         of its state transition, releases the batch's withdrawals at once, and, when the
+///         operator ignores an overdue deposit, lets everyone leave (exit mode).
+/// @dev One contract serves both modes: it is a **validium** iff its committee is non-empty.
+///      In rollup mode the operator posts the transfer section of the public data
+///      (`submitBatch`); in validium mode it posts only its hash, with the signatures of at
+///      least `threshold` committee members, who vouch that they hold the data
+///      (`submitBatchValidium`).
+///
+///      Public data of a batch (integers big-endian), one record per slot:
+///      - deposit section, `depositSlots` x 4 bytes: `0x01 ‖ account index u24`, or 4 zero bytes;
+///      - transfer section, `transferSlots` x 12 bytes: `0x02 ‖ from u24 ‖ to u24 ‖ token u8 ‖
+///        amount u24 ‖ fee u8` (not interpreted here; in rollup mode it may be posted shorter and
+///        is padded with zero bytes before hashing);
+///      - withdrawal section, `withdrawalSlots` x 42 bytes: `0x03 ‖ from u24 ‖ token u8 ‖ amount
+///        u128 ‖ fee u8 ‖ recipient (20 bytes)`, or 42 zero bytes.
+///
+///      `onchain` is the deposit section followed by the withdrawal section. `priority` holds,
+///      for each deposit slot, the 101-byte record `to (20) ‖ token (1) ‖ amount (u128) ‖ pkX
+///      (32) ‖ pkY (32)` of the priority operation it consumes (in queue order), or 101 zero
+///      bytes for a padding slot. The proof's one public input is
+///
+///          uint256(sha256(abi.encodePacked(oldRoot, newRoot, sha256(transfers),
+///                                          sha256(priority), onchain))) & (2^253 - 1).
+///
+///      The state tree (for exits): the balance tree of depth `tokenDepth` has the balance of
+///      token `t` as its leaf `t`; an account leaf is
+///      `poseidon5([uint160(owner), pkX, pkY, nonce, balancesRoot])` at leaf `accountIndex` of
+///      the account tree of depth `accountDepth`; an inner node is `poseidon2([left, right])`.
+///
+///      Reentrancy: state changes precede every outgoing value transfer
+///      (checks-effects-interactions), and the functions that call a token or pay out also hold
+///      a transient-storage lock.
+contract ZkRollup {
+    /// @notice The deployment parameters.
+    /// @param verifier The Groth16 verifier of the batch circuit (`verifyProof(a, b, c, [input])`).
+    /// @param poseidon2 The deployed `PoseidonT3` (Poseidon of 2 inputs: tree nodes).
+    /// @param poseidon5 The deployed `PoseidonT6` (Poseidon of 5 inputs: account leaves).
+    /// @param operator The only account allowed to submit batches.
+    /// @param genesisRoot The state root before the first batch (a field element).
+    /// @param operatorKeyX The x coordinate of the BabyJubjub key of account 0 (the operator's
+    ///        fee account, in the genesis state), published so that anyone can rebuild the
+    ///        state from L1 alone.
+    /// @param operatorKeyY Its y coordinate.
+    /// @param accountDepth The depth of the account tree, 1 to 24.
+    /// @param tokenDepth The depth of each account's balance tree, 1 to 8.
+    /// @param depositSlots The deposit slots of a batch (at least 1).
+    /// @param transferSlots The transfer slots of a batch.
+    /// @param withdrawalSlots The withdrawal slots of a batch.
+    /// @param priorityDeadline Seconds within which a batch must consume a deposit (at least 1).
+    /// @param committee The data availability committee: empty for a rollup, members for a
+    ///        validium (distinct, non-zero).
+    /// @param threshold The signatures a validium batch needs: 0 for a rollup, 1 to the
+    ///        committee's size for a validium.
+    struct Config {
+        address verifier;
+        address poseidon2;
+        address poseidon5;
+        address operator;
+        uint256 genesisRoot;
+        uint256 operatorKeyX;
+        uint256 operatorKeyY;
+        uint8 accountDepth;
+        uint8 tokenDepth;
+        uint16 depositSlots;
+        uint16 transferSlots;
+        uint16 withdrawalSlots;
+        uint64 priorityDeadline;
+        address[] committee;
+        uint8 threshold;
+    }
+
+    /// @notice A queued deposit (priority operation).
+    /// @param to The depositor, credited on L2 (and refunded in exit mode).
+    /// @param token The token id (0 for ETH).
+    /// @param deadline The time (seconds) by which a batch must consume it.
+    /// @param amount The amount, in the token's smallest unit.
+    /// @param pkX The x coordinate of the L2 account's BabyJubjub public key.
+    /// @param pkY The y coordinate of that key.
+    struct PriorityOp {
+        address to;
+        uint8 token;
+        uint64 deadline;
+        uint128 amount;
+        uint256 pkX;
+        uint256 pkY;
+    }
+
+    /// @notice The BN254 scalar field modulus: roots, keys and tree nodes are its elements.
+    uint256 public constant SCALAR_MODULUS =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
+    /// @notice The token id of ETH.
+    uint8 public constant ETH_TOKEN = 0;
+
+    /// @notice The domain tag of the committee's signatures (see `dacDigest`).
+    bytes32 public constant DAC_DOMAIN = keccak256("ply.validium.dac.v1");
+
+    /// @dev BabyJubjub (twisted Edwards form a·x² + y² = 1 + d·x²·y² over the scalar field).
+    uint256 internal constant BABYJUBJUB_A = 168700;
+    uint256 internal constant BABYJUBJUB_D = 168696;
+
+    /// @dev secp256k1's group order over 2: larger `s` values are malleable twins.
+    uint256 internal constant SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+
+    /// @dev The commitment keeps the low 253 bits of the hash (a field element).
+    uint256 internal constant COMMITMENT_MASK = (1 << 253) - 1;
+
+    /// @dev Record sizes and op bytes of the public data (see the contract's documentation).
+    uint256 internal constant DEPOSIT_RECORD_BYTES = 4;
+    uint256 internal constant TRANSFER_RECORD_BYTES = 12;
+    uint256 internal constant WITHDRAWAL_RECORD_BYTES = 42;
+    uint256 internal constant PRIORITY_RECORD_BYTES = 101;
+    uint256 internal constant SIGNATURE_BYTES = 65;
+    uint8 internal constant OP_DEPOSIT = 0x01;
+    uint8 internal constant OP_WITHDRAWAL = 0x03;
+
+    /// @notice The Groth16 verifier of the batch circuit.
+    address public immutable verifier;
+    /// @notice The `PoseidonT3` contract (tree nodes).
+    address public immutable poseidon2;
+    /// @notice The `PoseidonT6` contract (account leaves).
+    address public immutable poseidon5;
+    /// @notice The only account allowed to submit batches.
+    address public immutable operator;
+    /// @dev The operator's account key (see `Config`).
+    uint256 internal immutable _operatorKeyX;
+    uint256 internal immutable _operatorKeyY;
+    /// @notice The depth of the account tree.
+    uint8 public immutable accountDepth;
+    /// @notice The depth of each account's balance tree.
+    uint8 public immutable tokenDepth;
+    /// @notice The deposit slots of a batch.
+    uint16 public immutable depositSlots;
+    /// @notice The transfer slots of a batch.
+    uint16 public immutable transferSlots;
+    /// @notice The withdrawal slots of a batch.
+    uint16 public immutable withdrawalSlots;
+    /// @notice Seconds within which a batch must consume a deposit.
+    uint64 public immutable priorityDeadline;
+    /// @notice The committee signatures a validium batch needs (0 for a rollup).
+    uint8 public immutable threshold;
+    /// @notice The largest token id: `2^tokenDepth - 1`.
+    uint8 public immutable maxTokenId;
+    /// @dev Whether the committee is non-empty.
+    bool internal immutable _validium;
+
+    /// @notice The state root of the last verified batch (the genesis root before any).
+    uint256 public stateRoot;
+    /// @notice The number of verified batches.
+    uint64 public batchCount;
+    /// @notice The id of the next priority operation a batch must consume.
+    uint64 public priorityHead;
+    /// @notice The id the next deposit gets.
+    uint64 public priorityTail;
+    /// @notice Whether exit mode is on: no more batches; users leave with `exit` and
+    ///         `refundDeposits`.
+    bool public exitMode;
+
+    /// @notice What each account can `claim`, per token.
+    mapping(address owner => mapping(uint8 token => uint256 amount)) public pending;
+    /// @notice Whether the balance of `token` of account `accountIndex` was taken out in exit mode.
+    mapping(uint32 accountIndex => mapping(uint8 token => bool)) public exited;
+    /// @notice Whether an address is a member of the committee.
+    mapping(address member => bool) public isCommitteeMember;
+
+    /// @dev The priority operations by id.
+    mapping(uint64 id => PriorityOp) internal _priorityOps;
+    /// @dev The committee, as given at deployment.
+    address[] internal _committee;
+    /// @dev `_tokens[id - 1]` is the address of ERC-20 token `id`.
+    address[] internal _tokens;
+    /// @dev The id of each registered ERC-20 (0: not registered).
+    mapping(address erc20 => uint8 id) internal _tokenIds;
+    /// @dev The reentrancy lock.
+    bool private transient _locked;
+
+    /// @notice An ERC-20 token was registered.
+    /// @param id Its token id.
+    /// @param token Its address.
+    event TokenRegistered(uint8 indexed id, address indexed token);
+    /// @notice A deposit joined the priority queue.
+    /// @param id Its id (consecutive from 0).
+    /// @param to The depositor, credited on L2.
+    /// @param token The token id.
+    /// @param amount The amount.
+    /// @param pkX The L2 public key's x coordinate.
+    /// @param pkY The L2 public key's y coordinate.
+    /// @param deadline The time by which a batch must consume it.
+    event DepositQueued(
+        uint64 indexed id, address indexed to, uint8 token, uint128 amount, uint256 pkX, uint256 pkY, uint64 deadline
+    );
+    /// @notice A batch was verified and applied.
+    /// @param number Its number (0 for the first batch).
+    /// @param newRoot The new state root.
+    /// @param priorityHead The next priority operation to consume after it.
+    /// @param transfersHash sha256 of its (padded) transfer section.
+    event BatchVerified(uint64 indexed number, uint256 newRoot, uint64 priorityHead, bytes32 transfersHash);
+    /// @notice A withdrawal of a verified batch was credited to its recipient's `pending`.
+    /// @param to The recipient.
+    /// @param token The token id.
+    /// @param amount The amount.
+    event WithdrawalReleased(address indexed to, uint8 token, uint128 amount);
+    /// @notice A pending balance was paid out.
+    /// @param owner The account paid.
+    /// @param token The token id.
+    /// @param amount The amount.
+    event Claimed(address indexed owner, uint8 token, uint256 amount);
+    /// @notice Exit mode was turned on.
+    /// @param overdueId The overdue priority operation that justified it.
+    event ExitModeActivated(uint64 overdueId);
+    /// @notice An unconsumed deposit was credited back to its depositor in exit mode.
+    /// @param id The priority operation's id.
+    /// @param to The depositor.
+    /// @param token The token id.
+    /// @param amount The amount.
+    event DepositRefunded(uint64 indexed id, address indexed to, uint8 token, uint128 amount);
+    /// @notice A balance was proven against the last state root in exit mode and credited.
+    /// @param accountIndex The account's leaf index.
+    /// @param token The token id.
+    /// @param owner The account's owner, credited.
+    /// @param balance The balance.
+    event Exited(uint32 indexed accountIndex, uint8 indexed token, address indexed owner, uint128 balance);
+
+    /// @notice A configured contract address holds no code.
+    /// @param account The address.
+    error NotAContract(address account);
+    /// @notice The configured operator is the zero address.
+    error ZeroOperator();
+    /// @notice The tree depths are outside 1..24 (accounts) or 1..8 (tokens).
+    /// @param accountDepth The account tree depth given.
+    /// @param tokenDepth The balance tree depth given.
+    error InvalidDepths(uint8 accountDepth, uint8 tokenDepth);
+    /// @notice A batch needs at least one deposit slot.
+    error NoDepositSlots();
+    /// @notice The priority deadline must be at least one second.
+    error ZeroPriorityDeadline();
+    /// @notice The threshold does not fit the committee: 0 without one, 1 to its size with one.
+    /// @param threshold The threshold given.
+    /// @param committeeSize The committee's size.
+    error InvalidThreshold(uint8 threshold, uint256 committeeSize);
+    /// @notice A committee member is the zero address or listed twice.
+    /// @param member The member.
+    error InvalidCommitteeMember(address member);
+    /// @notice A state root is not below the scalar field modulus.
+    /// @param root The root.
+    error RootNotInField(uint256 root);
+
+    /// @notice The token is registered already.
+    /// @param token Its address.
+    /// @param id Its id.
+    error TokenAlreadyRegistered(address token, uint8 id);
+    /// @notice Every token id up to `maxTokenId` is taken.
+    /// @param max The largest token id.
+    error TooManyTokens(uint8 max);
+    /// @notice No token has this id.
+    /// @param id The id.
+    error UnknownToken(uint8 id);
+    /// @notice The ERC-20 is not registered.
+    /// @param token Its address.
+    error TokenNotRegistered(address token);
+
+    /// @notice Deposits of zero are refused.
+    error ZeroAmount();
+    /// @notice A deposit must be below 2^128.
+    /// @param amount The amount.
+    error AmountTooLarge(uint256 amount);
+    /// @notice The public key is not a point of BabyJubjub (with coordinates in the field).
+    /// @param pkX The x coordinate.
+    /// @param pkY The y coordinate.
+    error InvalidPublicKey(uint256 pkX, uint256 pkY);
+    /// @notice The token's `transferFrom` reverted or did not return true.
+    /// @param token The token.
+    /// @param from The depositor.
+    /// @param amount The amount.
+    error TransferFromFailed(address token, address from, uint256 amount);
+    /// @notice The token's `balanceOf` failed.
+    /// @param token The token.
+    error BalanceQueryFailed(address token);
+    /// @notice The contract received another amount than deposited (fee-on-transfer tokens are
+    ///         not supported).
+    /// @param token The token.
+    /// @param expected The amount deposited.
+    /// @param received The increase of the contract's balance.
+    error AmountMismatch(address token, uint256 expected, uint256 received);
+    /// @notice No priority operation has this id.
+    /// @param id The id.
+    error UnknownPriorityOp(uint64 id);
+
+    /// @notice Only the operator may submit batches.
+    /// @param caller The caller.
+    error NotOperator(address caller);
+    /// @notice The function belongs to the other mode (rollup or validium).
+    error WrongMode();
+    /// @notice Exit mode is on: no more batches or deposits.
+    error ExitModeActive();
+    /// @notice `onchain` is not exactly the deposit and withdrawal sections.
+    /// @param length Its length.
+    /// @param expected `depositSlots * 4 + withdrawalSlots * 42`.
+    error InvalidOnchainLength(uint256 length, uint256 expected);
+    /// @notice The transfer section is longer than `transferSlots * 12` bytes.
+    /// @param length Its length.
+    /// @param max The full section's length.
+    error TransfersTooLong(uint256 length, uint256 max);
+    /// @notice A deposit record's op byte is neither 0 (padding) nor 1 (deposit).
+    /// @param slot The deposit slot.
+    /// @param op The op byte.
+    error InvalidDepositOp(uint256 slot, uint8 op);
+    /// @notice A padding deposit record is not all zero.
+    /// @param slot The deposit slot.
+    error NonZeroDepositPadding(uint256 slot);
+    /// @notice A deposit record has no queued priority operation left to consume.
+    /// @param slot The deposit slot.
+    error PriorityQueueExhausted(uint256 slot);
+    /// @notice A withdrawal record's op byte is neither 0 (padding) nor 3 (withdrawal).
+    /// @param slot The withdrawal slot.
+    /// @param op The op byte.
+    error InvalidWithdrawalOp(uint256 slot, uint8 op);
+    /// @notice A padding withdrawal record is not all zero.
+    /// @param slot The withdrawal slot.
+    error NonZeroWithdrawalPadding(uint256 slot);
+    /// @notice The batch left a deposit slot empty while an overdue priority operation waits.
+    /// @param id The overdue operation.
+    error SkipsOverduePriorityOp(uint64 id);
+    /// @notice The verifier refused the proof.
+    error InvalidProof();
+
+    /// @notice The signatures are not a whole number of 65-byte signatures.
+    /// @param length Their length.
+    error MalformedSignatures(uint256 length);
+    /// @notice Signature `index` is invalid: bad `v`, high `s`, or no signer recovered.
+    /// @param index Its position.
+    error InvalidSignature(uint256 index);
+    /// @notice A signer is not a committee member.
+    /// @param signer The signer.
+    error NotACommitteeMember(address signer);
+    /// @notice Signers must come in strictly increasing address order (so each signs once).
+    /// @param signer The signer out of order.
+    error DuplicateOrUnsortedSigner(address signer);
+    /// @notice Fewer signatures than the threshold.
+    /// @param got The number given.
+    /// @param need The threshold.
+    error NotEnoughSignatures(uint256 got, uint256 need);
+
+    /// @notice Nothing is pending for this owner and token.
+    /// @param owner The owner.
+    /// @param token The token id.
+    error NothingToClaim(address owner, uint8 token);
+    /// @notice Sending ETH failed.
+    /// @param to The recipient.
+    /// @param amount The amount.
+    error EthTransferFailed(address to, uint256 amount);
+    /// @notice The token's `transfer` reverted or did not return true.
+    /// @param token The token.
+    /// @param to The recipient.
+    /// @param amount The amount.
+    error TokenTransferFailed(address token, address to, uint256 amount);
+    /// @notice A deposit or claim was re-entered.
+    error Reentrancy();
+
+    /// @notice The priority queue is empty: nothing can be overdue.
+    error NoPendingPriorityOp();
+    /// @notice The head of the priority queue is not overdue yet.
+    /// @param id Its id.
+    /// @param deadline Its deadline.
+    error PriorityOpNotOverdue(uint64 id, uint64 deadline);
+    /// @notice Only in exit mode.
+    error NotInExitMode();
+    /// @notice No unconsumed deposit is left to refund (or `max` is 0).
+    error NothingToRefund();
+    /// @notice The account index is outside the account tree.
+    /// @param accountIndex The index.
+    error AccountIndexOutOfRange(uint32 accountIndex);
+    /// @notice The token id is outside the balance tree.
+    /// @param token The token id.
+    error TokenOutOfRange(uint8 token);
+    /// @notice A sibling list does not have the tree's depth.
+    /// @param length Its length.
+    /// @param expected The depth.
+    error InvalidSiblingsLength(uint256 length, uint256 expected);
+    /// @notice A zero balance cannot be exited.
+    error ZeroBalance();
+    /// @notice This balance was exited already.
+    /// @param accountIndex The account.
+    /// @param token The token id.
+    error AlreadyExited(uint32 accountIndex, uint8 token);
+    /// @notice The proof does not lead to the last verified state root.
+    error InvalidExitProof();
+
+    /// @dev Holds the reentrancy lock for the duration of the function.
+    modifier nonReentrant() {
+        if (_locked) revert Reentrancy();
+        _locked = true;
+        _;
+        _locked = false;
+    }
+
+    /// @notice Deploys the rollup (empty committee) or validium (non-empty committee).
+    /// @param config The parameters, validated as `Config` documents.
+    constructor(Config memory config) {
+        if (config.verifier.code.length == 0) revert NotAContract(config.verifier);
+        if (config.poseidon2.code.length == 0) revert NotAContract(config.poseidon2);
+        if (config.poseidon5.code.length == 0) revert NotAContract(config.poseidon5);
+        if (config.operator == address(0)) revert ZeroOperator();
+        if (config.accountDepth == 0 || config.accountDepth > 24 || config.tokenDepth == 0 || config.tokenDepth > 8) {
+            revert InvalidDepths(config.accountDepth, config.tokenDepth);
+        }
+        if (config.depositSlots == 0) revert NoDepositSlots();
+        if (config.priorityDeadline == 0) revert ZeroPriorityDeadline();
+        if (config.genesisRoot >= SCALAR_MODULUS) revert RootNotInField(config.genesisRoot);
+        uint256 size = config.committee.length;
+        if (size == 0 ? config.threshold != 0 : (config.threshold == 0 || config.threshold > size)) {
+            revert InvalidThreshold(config.threshold, size);
+        }
+        for (uint256 i = 0; i < size; ++i) {
+            address member = config.committee[i];
+            if (member == address(0) || isCommitteeMember[member]) revert InvalidCommitteeMember(member);
+            isCommitteeMember[member] = true;
+        }
+
+        verifier = config.verifier;
+        poseidon2 = config.poseidon2;
+        poseidon5 = config.poseidon5;
+        operator = config.operator;
+        if (!isValidPublicKey(config.operatorKeyX, config.operatorKeyY)) {
+            revert InvalidPublicKey(config.operatorKeyX, config.operatorKeyY);
+        }
+        _operatorKeyX = config.operatorKeyX;
+        _operatorKeyY = config.operatorKeyY;
+        accountDepth = config.accountDepth;
+        tokenDepth = config.tokenDepth;
+        depositSlots = config.depositSlots;
+        transferSlots = config.transferSlots;
+        withdrawalSlots = config.withdrawalSlots;
+        priorityDeadline = config.priorityDeadline;
+        threshold = config.threshold;
+        // casting to uint8 is safe because tokenDepth <= 8 (checked above)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        maxTokenId = uint8((uint256(1) << config.tokenDepth) - 1);
+        _validium = size != 0;
+        _committee = config.committee;
+        stateRoot = config.genesisRoot;
+    }
+
+    // ------------------------------------------------------------------ tokens
+
+    /// @notice Registers an ERC-20 token under the next id. Anyone may; each token once.
+    /// @param erc20 The token's address; it must hold code.
+    /// @return id The new token id (1 for the first token).
+    function registerToken(address erc20) external returns (uint8 id) {
+        if (erc20.code.length == 0) revert NotAContract(erc20);
+        uint8 existing = _tokenIds[erc20];
+        if (existing != 0) revert TokenAlreadyRegistered(erc20, existing);
+        uint256 count = _tokens.length;
+        if (count >= maxTokenId) revert TooManyTokens(maxTokenId);
+        // casting to uint8 is safe because count < maxTokenId <= 255 (checked above)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        id = uint8(count + 1);
+        _tokens.push(erc20);
+        _tokenIds[erc20] = id;
+        emit TokenRegistered(id, erc20);
+    }
+
+    /// @notice The number of registered ERC-20 tokens (the largest token id in use).
+    /// @return The count.
+    function tokenCount() external view returns (uint256) {
+        return _tokens.length;
+    }
+
+    /// @notice The address of token `id`: `address(0)` for ETH; reverts for unknown ids.
+    /// @param id The token id.
+    /// @return The token's address.
+    function tokenAddress(uint8 id) public view returns (address) {
+        if (id == ETH_TOKEN) return address(0);
+        if (id > _tokens.length) revert UnknownToken(id);
+        return _tokens[id - 1];
+    }
+
+    /// @notice The id of a token: 0 for `address(0)` (ETH); reverts for unregistered tokens.
+    /// @param erc20 The token's address.
+    /// @return The token id.
+    function tokenId(address erc20) external view returns (uint8) {
+        if (erc20 == address(0)) return ETH_TOKEN;
+        uint8 id = _tokenIds[erc20];
+        if (id == 0) revert TokenNotRegistered(erc20);
+        return id;
+    }
+
+    // ------------------------------------------------------------------ deposits
+
+    /// @notice Deposits `msg.value` wei to the caller's L2 account with public key (pkX, pkY).
+    /// @param pkX The x coordinate of the L2 account's BabyJubjub public key.
+    /// @param pkY The y coordinate of that key.
+    function depositEth(uint256 pkX, uint256 pkY) external payable {
+        if (msg.value > type(uint128).max) revert AmountTooLarge(msg.value);
+        // casting to uint128 is safe because msg.value fits (checked above)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint128 amount = uint128(msg.value);
+        _checkDeposit(amount, pkX, pkY);
+        _enqueue(ETH_TOKEN, amount, pkX, pkY);
+    }
+
+    /// @notice Deposits `amount` of a registered ERC-20 to the caller's L2 account with public
+    ///         key (pkX, pkY). Approve this contract first.
+    /// @dev The contract's balance must grow by exactly `amount`.
+    /// @param token The token's address.
+    /// @param amount The amount, at least 1.
+    /// @param pkX The x coordinate of the L2 account's BabyJubjub public key.
+    /// @param pkY The y coordinate of that key.
+    function depositErc20(address token, uint128 amount, uint256 pkX, uint256 pkY) external nonReentrant {
+        _checkDeposit(amount, pkX, pkY);
+        uint8 id = _tokenIds[token];
+        if (id == 0) revert TokenNotRegistered(token);
+        uint256 before = _balanceOf(token);
+        _transferFrom(token, msg.sender, amount);
+        uint256 received = _balanceOf(token) - before;
+        if (received != amount) revert AmountMismatch(token, amount, received);
+        _enqueue(id, amount, pkX, pkY);
+    }
+
+    /// @notice Whether (x, y) is a point of BabyJubjub with both coordinates in the field.
+    /// @param x The x coordinate.
+    /// @param y The y coordinate.
+    /// @return True when a·x² + y² = 1 + d·x²·y² (mod r), x < r and y < r.
+    function isValidPublicKey(uint256 x, uint256 y) public pure returns (bool) {
+        if (x >= SCALAR_MODULUS || y >= SCALAR_MODULUS) return false;
+        uint256 x2 = mulmod(x, x, SCALAR_MODULUS);
+        uint256 y2 = mulmod(y, y, SCALAR_MODULUS);
+        uint256 lhs = addmod(mulmod(BABYJUBJUB_A, x2, SCALAR_MODULUS), y2, SCALAR_MODULUS);
+        uint256 rhs = addmod(1, mulmod(BABYJUBJUB_D, mulmod(x2, y2, SCALAR_MODULUS), SCALAR_MODULUS), SCALAR_MODULUS);
+        return lhs == rhs;
+    }
+
+    /// @notice The queued deposit `id`.
+    /// @param id A priority operation id, below `priorityTail`.
+    /// @return The operation.
+    function priorityOp(uint64 id) external view returns (PriorityOp memory) {
+        if (id >= priorityTail) revert UnknownPriorityOp(id);
+        return _priorityOps[id];
+    }
+
+    // ------------------------------------------------------------------ batches
+
+    /// @notice Rollup mode: applies a batch proven by `proof`. Only the operator may submit.
+    /// @param onchain The deposit section followed by the withdrawal section, full size.
+    /// @param transfers The transfer section, possibly shorter than full (zero-padded here).
+    /// @param newRoot The state root after the batch.
+    /// @param proof The Groth16 proof: [a0, a1, b00, b01, b10, b11, c0, c1].
+    function submitBatch(bytes calldata onchain, bytes calldata transfers, uint256 newRoot, uint256[8] calldata proof)
+        external
+    {
+        _checkSubmission(false);
+        _applyBatch(onchain, _transfersHash(transfers), newRoot, proof);
+    }
+
+    /// @notice Validium mode: applies a batch proven by `proof` whose transfer section the
+    ///         committee holds, vouched for by at least `threshold` member signatures. Only the
+    ///         operator may submit.
+    /// @param onchain The deposit section followed by the withdrawal section, full size.
+    /// @param transfersHash sha256 of the full (padded) transfer section.
+    /// @param newRoot The state root after the batch.
+    /// @param proof The Groth16 proof: [a0, a1, b00, b01, b10, b11, c0, c1].
+    /// @param signatures 65-byte secp256k1 signatures (r ‖ s ‖ v, v 27 or 28) over
+    ///        `dacDigest(transfersHash)`, signers in strictly increasing address order.
+    function submitBatchValidium(
+        bytes calldata onchain,
+        bytes32 transfersHash,
+        uint256 newRoot,
+        uint256[8] calldata proof,
+        bytes calldata signatures
+    ) external {
+        _checkSubmission(true);
+        _checkSignatures(transfersHash, signatures);
+        _applyBatch(onchain, transfersHash, newRoot, proof);
+    }
+
+    /// @notice What committee members sign for a batch: keccak256 of DAC_DOMAIN, the chain
+    ///         id, this contract and the transfers hash (signed raw, without EIP-191 prefix).
+    /// @param transfersHash sha256 of the batch's full transfer section.
+    /// @return The digest.
+    function dacDigest(bytes32 transfersHash) public view returns (bytes32) {
+        return keccak256(abi.encodePacked(DAC_DOMAIN, block.chainid, address(this), transfersHash));
+    }
+
+    /// @notice The signing domain of this deployment: every L2 signature and every batch proof
+    ///         is bound to it, so neither replays on another chain or contract.
+    /// @return `keccak256(abi.encodePacked(block.chainid, address(this)))`'s low 253 bits.
+    function signingDomain() public view returns (uint256) {
+        return uint256(keccak256(abi.encodePacked(block.chainid, address(this)))) & COMMITMENT_MASK;
+    }
+
+    /// @notice The public input of a batch's proof.
+    /// @param oldRoot The state root before the batch.
+    /// @param newRoot The state root after it.
+    /// @param transfersHash sha256 of the full transfer section.
+    /// @param priorityHash sha256 of the priority records of its deposit slots.
+    /// @param onchain The deposit section followed by the withdrawal section.
+    /// @return The commitment: the low 253 bits of
+    ///         `sha256(oldRoot ‖ newRoot ‖ signingDomain() ‖ transfersHash ‖ priorityHash ‖ onchain)`.
+    function batchCommitment(
+        uint256 oldRoot,
+        uint256 newRoot,
+        bytes32 transfersHash,
+        bytes32 priorityHash,
+        bytes calldata onchain
+    ) public view returns (uint256) {
+        return uint256(
+            sha256(abi.encodePacked(oldRoot, newRoot, signingDomain(), transfersHash, priorityHash, onchain))
+        ) & COMMITMENT_MASK;
+    }
+
+    /// @notice The key of account 0, the operator's fee account, in the genesis state.
+    /// @return x The key's x coordinate.
+    /// @return y The key's y coordinate.
+    function operatorKey() external view returns (uint256 x, uint256 y) {
+        return (_operatorKeyX, _operatorKeyY);
+    }
+
+    /// @notice The batch shape the proofs are for.
+    /// @return accountDepth_ The account tree's depth.
+    /// @return tokenDepth_ The balance trees' depth.
+    /// @return depositSlots_ Deposit slots a batch.
+    /// @return transferSlots_ Transfer slots a batch.
+    /// @return withdrawalSlots_ Withdrawal slots a batch.
+    function shape()
+        external
+        view
+        returns (
+            uint8 accountDepth_,
+            uint8 tokenDepth_,
+            uint16 depositSlots_,
+            uint16 transferSlots_,
+            uint16 withdrawalSlots_
+        )
+    {
+        return (accountDepth, tokenDepth, depositSlots, transferSlots, withdrawalSlots);
+    }
+
+    /// @notice Whether this is a validium (the committee is non-empty).
+    /// @return True for a validium, false for a rollup.
+    function isValidium() external view returns (bool) {
+        return _validium;
+    }
+
+    /// @notice The committee (empty for a rollup).
+    /// @return The members, in deployment order.
+    function committee() external view returns (address[] memory) {
+        return _committee;
+    }
+
+    // ------------------------------------------------------------------ withdrawals
+
+    /// @notice Pays `owner` its whole pending balance of `token`. Anyone may call it.
+    /// @param owner The account to pay.
+    /// @param token The token id.
+    function claim(address owner, uint8 token) external nonReentrant {
+        uint256 amount = pending[owner][token];
+        if (amount == 0) revert NothingToClaim(owner, token);
+        pending[owner][token] = 0;
+        emit Claimed(owner, token, amount);
+        if (token == ETH_TOKEN) {
+            (bool ok,) = owner.call{value: amount}("");
+            if (!ok) revert EthTransferFailed(owner, amount);
+        } else {
+            _transfer(tokenAddress(token), owner, amount);
+        }
+    }
+
+    // ------------------------------------------------------------------ exit mode
+
+    /// @notice Turns exit mode on. Anyone may, once the head of the priority queue is overdue.
+    function activateExitMode() external {
+        if (exitMode) revert ExitModeActive();
+        uint64 head = priorityHead;
+        if (head == priorityTail) revert NoPendingPriorityOp();
+        uint64 deadline = _priorityOps[head].deadline;
+        // A deadline in seconds: a validator's leeway over the timestamp is negligible.
+        // forge-lint: disable-next-line(block-timestamp)
+        if (deadline >= block.timestamp) revert PriorityOpNotOverdue(head, deadline);
+        exitMode = true;
+        emit ExitModeActivated(head);
+    }
+
+    /// @notice In exit mode, credits up to `max` unconsumed deposits (from the queue's head on)
+    ///         back to their depositors' `pending`. Anyone may call it.
+    /// @param max The most deposits to refund in this call.
+    /// @return count The number refunded.
+    function refundDeposits(uint256 max) external returns (uint256 count) {
+        if (!exitMode) revert NotInExitMode();
+        uint64 head = priorityHead;
+        uint256 left = priorityTail - head;
+        count = max < left ? max : left;
+        if (count == 0) revert NothingToRefund();
+        for (uint256 i = 0; i < count; ++i) {
+            // casting to uint64 is safe because head + i < priorityTail
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint64 id = head + uint64(i);
+            PriorityOp storage op = _priorityOps[id];
+            pending[op.to][op.token] += op.amount;
+            emit DepositRefunded(id, op.to, op.token, op.amount);
+        }
+        // casting to uint64 is safe because count <= left
+        // forge-lint: disable-next-line(unsafe-typecast)
+        priorityHead = head + uint64(count);
+    }
+
+    /// @notice In exit mode, proves the balance of `token` of account `accountIndex` against
+    ///         the last verified state root and credits it to `owner`'s `pending`, once per
+    ///         account and token. Anyone may call it.
+    /// @param accountIndex The account's leaf index.
+    /// @param token The token id.
+    /// @param owner The account's owner (its L1 address).
+    /// @param pkX The x coordinate of the account's public key.
+    /// @param pkY The y coordinate of the account's public key.
+    /// @param nonce The account's nonce.
+    /// @param balance The balance, non-zero.
+    /// @param balanceSiblings The `tokenDepth` siblings of the balance leaf, leaf level first.
+    /// @param accountSiblings The `accountDepth` siblings of the account leaf, leaf level first.
+    function exit(
+        uint32 accountIndex,
+        uint8 token,
+        address owner,
+        uint256 pkX,
+        uint256 pkY,
+        uint64 nonce,
+        uint128 balance,
+        uint256[] calldata balanceSiblings,
+        uint256[] calldata accountSiblings
+    ) external {
+        _checkExit(accountIndex, token, balance, balanceSiblings.length, accountSiblings.length);
+        uint256 balancesRoot = _merkleRoot(balance, token, balanceSiblings);
+        uint256 leaf = _accountLeaf(owner, pkX, pkY, nonce, balancesRoot);
+        if (_merkleRoot(leaf, accountIndex, accountSiblings) != stateRoot) revert InvalidExitProof();
+        exited[accountIndex][token] = true;
+        pending[owner][token] += balance;
+        emit Exited(accountIndex, token, owner, balance);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    /// @dev Deposit checks: amount and public key, and no exit mode.
+    function _checkDeposit(uint128 amount, uint256 pkX, uint256 pkY) private view {
+        if (exitMode) revert ExitModeActive();
+        if (amount == 0) revert ZeroAmount();
+        if (!isValidPublicKey(pkX, pkY)) revert InvalidPublicKey(pkX, pkY);
+    }
+
+    /// @dev Appends the caller's deposit to the priority queue.
+    function _enqueue(uint8 token, uint128 amount, uint256 pkX, uint256 pkY) private {
+        uint64 id = priorityTail;
+        uint64 deadline = uint64(block.timestamp) + priorityDeadline;
+        _priorityOps[id] =
+            PriorityOp({to: msg.sender, token: token, deadline: deadline, amount: amount, pkX: pkX, pkY: pkY});
+        priorityTail = id + 1;
+        emit DepositQueued(id, msg.sender, token, amount, pkX, pkY, deadline);
+    }
+
+    /// @dev Batch submission checks: the operator, the mode, no exit mode.
+    function _checkSubmission(bool validium) private view {
+        if (msg.sender != operator) revert NotOperator(msg.sender);
+        if (validium != _validium) revert WrongMode();
+        if (exitMode) revert ExitModeActive();
+    }
+
+    /// @dev sha256 of the transfer section zero-padded to full size.
+    function _transfersHash(bytes calldata transfers) private view returns (bytes32) {
+        uint256 size = uint256(transferSlots) * TRANSFER_RECORD_BYTES;
+        if (transfers.length > size) revert TransfersTooLong(transfers.length, size);
+        bytes memory padded = new bytes(size);
+        assembly ("memory-safe") {
+            calldatacopy(add(padded, 0x20), transfers.offset, transfers.length)
+        }
+        return sha256(padded);
+    }
+
+    /// @dev Checks the committee's signatures over `dacDigest(transfersHash)`.
+    function _checkSignatures(bytes32 transfersHash, bytes calldata signatures) private view {
+        if (signatures.length % SIGNATURE_BYTES != 0) revert MalformedSignatures(signatures.length);
+        uint256 count = signatures.length / SIGNATURE_BYTES;
+        if (count < threshold) revert NotEnoughSignatures(count, threshold);
+        bytes32 digest = dacDigest(transfersHash);
+        address previous = address(0);
+        for (uint256 i = 0; i < count; ++i) {
+            bytes calldata signature = signatures[i * SIGNATURE_BYTES:(i + 1) * SIGNATURE_BYTES];
+            bytes32 r = bytes32(signature[0:32]);
+            bytes32 s = bytes32(signature[32:64]);
+            uint8 v = uint8(signature[64]);
+            if ((v != 27 && v != 28) || uint256(s) > SECP256K1_HALF_N) revert InvalidSignature(i);
+            address signer = ecrecover(digest, v, r, s);
+            if (signer == address(0)) revert InvalidSignature(i);
+            if (!isCommitteeMember[signer]) revert NotACommitteeMember(signer);
+            if (signer <= previous) revert DuplicateOrUnsortedSigner(signer);
+            previous = signer;
+        }
+    }
+
+    /// @dev Checks, proves and applies a batch (see the contract's documentation).
+    function _applyBatch(bytes calldata onchain, bytes32 transfersHash, uint256 newRoot, uint256[8] calldata proof)
+        private
+    {
+        if (newRoot >= SCALAR_MODULUS) revert RootNotInField(newRoot);
+        uint256 depositBytes = uint256(depositSlots) * DEPOSIT_RECORD_BYTES;
+        {
+            uint256 expected = depositBytes + uint256(withdrawalSlots) * WITHDRAWAL_RECORD_BYTES;
+            if (onchain.length != expected) revert InvalidOnchainLength(onchain.length, expected);
+        }
+        (bytes32 priorityHash, uint64 head) = _consumeDeposits(onchain[:depositBytes]);
+        _checkWithdrawals(onchain[depositBytes:]);
+
+        uint256 commitment = batchCommitment(stateRoot, newRoot, transfersHash, priorityHash, onchain);
+        if (!_verify(proof, commitment)) revert InvalidProof();
+
+        uint64 number = batchCount;
+        stateRoot = newRoot;
+        batchCount = number + 1;
+        priorityHead = head;
+        emit BatchVerified(number, newRoot, head, transfersHash);
+        _releaseWithdrawals(onchain[depositBytes:]);
+    }
+
+    /// @dev Walks the deposit section: consumes a priority operation per deposit record, in
+    ///      queue order. Returns sha256 of the priority records and the new queue head; refuses
+    ///      malformed records and a batch that leaves a slot empty while an overdue operation
+    ///      waits.
+    function _consumeDeposits(bytes calldata deposits) private view returns (bytes32 priorityHash, uint64 head) {
+        uint256 slots = deposits.length / DEPOSIT_RECORD_BYTES;
+        bytes memory priority = new bytes(slots * PRIORITY_RECORD_BYTES);
+        head = priorityHead;
+        uint64 tail = priorityTail;
+        bool padded = false;
+        for (uint256 i = 0; i < slots; ++i) {
+            uint32 record = uint32(bytes4(deposits[i * DEPOSIT_RECORD_BYTES:(i + 1) * DEPOSIT_RECORD_BYTES]));
+            // casting to uint8 is safe because a uint32 shifted right by 24 has 8 bits
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint8 op = uint8(record >> 24);
+            if (op == OP_DEPOSIT) {
+                if (head == tail) revert PriorityQueueExhausted(i);
+                _writePriorityRecord(priority, i, _priorityOps[head]);
+                ++head;
+            } else if (op == 0) {
+                if (record != 0) revert NonZeroDepositPadding(i);
+                padded = true;
+            } else {
+                revert InvalidDepositOp(i, op);
+            }
+        }
+        // forge-lint: disable-next-line(block-timestamp)
+        if (padded && head < tail && _priorityOps[head].deadline < block.timestamp) {
+            revert SkipsOverduePriorityOp(head);
+        }
+        priorityHash = sha256(priority);
+    }
+
+    /// @dev Writes `to ‖ token ‖ amount (u128) ‖ pkX ‖ pkY` (101 bytes) at record `slot`.
+    function _writePriorityRecord(bytes memory priority, uint256 slot, PriorityOp storage op) private view {
+        address to = op.to;
+        uint8 token = op.token;
+        uint128 amount = op.amount;
+        uint256 pkX = op.pkX;
+        uint256 pkY = op.pkY;
+        assembly ("memory-safe") {
+            let p := add(add(priority, 0x20), mul(slot, PRIORITY_RECORD_BYTES))
+            // Each store runs over into the next field's bytes, which the next store overwrites;
+            // the last one ends exactly at the record's end.
+            mstore(p, shl(96, to))
+            mstore8(add(p, 20), token)
+            mstore(add(p, 21), shl(128, amount))
+            mstore(add(p, 37), pkX)
+            mstore(add(p, 69), pkY)
+        }
+    }
+
+    /// @dev Refuses withdrawal records that are neither withdrawals nor zero padding.
+    function _checkWithdrawals(bytes calldata withdrawals) private pure {
+        uint256 slots = withdrawals.length / WITHDRAWAL_RECORD_BYTES;
+        for (uint256 i = 0; i < slots; ++i) {
+            bytes calldata record = withdrawals[i * WITHDRAWAL_RECORD_BYTES:(i + 1) * WITHDRAWAL_RECORD_BYTES];
+            uint8 op = uint8(record[0]);
+            if (op == OP_WITHDRAWAL) continue;
+            if (op != 0) revert InvalidWithdrawalOp(i, op);
+            if (bytes32(record[0:32]) != 0 || bytes10(record[32:42]) != 0) revert NonZeroWithdrawalPadding(i);
+        }
+    }
+
+    /// @dev Credits every withdrawal record (checked by `_checkWithdrawals`) to its recipient.
+    function _releaseWithdrawals(bytes calldata withdrawals) private {
+        uint256 slots = withdrawals.length / WITHDRAWAL_RECORD_BYTES;
+        for (uint256 i = 0; i < slots; ++i) {
+            bytes calldata record = withdrawals[i * WITHDRAWAL_RECORD_BYTES:(i + 1) * WITHDRAWAL_RECORD_BYTES];
+            if (uint8(record[0]) != OP_WITHDRAWAL) continue;
+            uint8 token = uint8(record[4]);
+            uint128 amount = uint128(bytes16(record[5:21]));
+            address to = address(bytes20(record[22:42]));
+            pending[to][token] += amount;
+            emit WithdrawalReleased(to, token, amount);
+        }
+    }
+
+    /// @dev Asks the verifier whether `proof` proves `commitment`.
+    function _verify(uint256[8] calldata proof, uint256 commitment) private view returns (bool) {
+        return BatchVerifier(verifier)
+            .verifyProof(
+                [proof[0], proof[1]], [[proof[2], proof[3]], [proof[4], proof[5]]], [proof[6], proof[7]], [commitment]
+            );
+    }
+
+    /// @dev The argument checks of `exit`.
+    function _checkExit(
+        uint32 accountIndex,
+        uint8 token,
+        uint128 balance,
+        uint256 balanceSiblings,
+        uint256 accountSiblings
+    ) private view {
+        if (!exitMode) revert NotInExitMode();
+        if (uint256(accountIndex) >> accountDepth != 0) revert AccountIndexOutOfRange(accountIndex);
+        if (uint256(token) >> tokenDepth != 0) revert TokenOutOfRange(token);
+        if (balanceSiblings != tokenDepth) revert InvalidSiblingsLength(balanceSiblings, tokenDepth);
+        if (accountSiblings != accountDepth) revert InvalidSiblingsLength(accountSiblings, accountDepth);
+        if (balance == 0) revert ZeroBalance();
+        if (exited[accountIndex][token]) revert AlreadyExited(accountIndex, token);
+    }
+
+    /// @dev An account leaf: poseidon5([uint160(owner), pkX, pkY, nonce, balancesRoot]).
+    function _accountLeaf(address owner, uint256 pkX, uint256 pkY, uint64 nonce, uint256 balancesRoot)
+        private
+        view
+        returns (uint256)
+    {
+        return PoseidonT6(poseidon5).hash([uint256(uint160(owner)), pkX, pkY, nonce, balancesRoot]);
+    }
+
+    /// @dev The root above `leaf` at `index`, given its siblings from the leaf level up: bit l
+    ///      of `index` set means the node at level l is a right child.
+    function _merkleRoot(uint256 leaf, uint256 index, uint256[] calldata siblings) private view returns (uint256 node) {
+        PoseidonT3 hasher = PoseidonT3(poseidon2);
+        node = leaf;
+        for (uint256 level = 0; level < siblings.length; ++level) {
+            node =
+                (index >> level) & 1 == 1 ? hasher.hash([siblings[level], node]) : hasher.hash([node, siblings[level]]);
+        }
+    }
+
+    /// @dev This contract's balance of `token`.
+    function _balanceOf(address token) private view returns (uint256 balance) {
+        (bool ok, bytes memory ret) = token.staticcall(abi.encodeWithSelector(0x70a08231, address(this)));
+        if (!ok || ret.length != 32) revert BalanceQueryFailed(token);
+        balance = abi.decode(ret, (uint256));
+    }
+
+    /// @dev `transferFrom(from, this, amount)`, accepting tokens that return nothing.
+    function _transferFrom(address token, address from, uint256 amount) private {
+        (bool ok, bytes memory ret) = token.call(abi.encodeWithSelector(0x23b872dd, from, address(this), amount));
+        if (!ok || !_returnedTrue(ret)) revert TransferFromFailed(token, from, amount);
+    }
+
+    /// @dev `transfer(to, amount)`, accepting tokens that return nothing.
+    function _transfer(address token, address to, uint256 amount) private {
+        (bool ok, bytes memory ret) = token.call(abi.encodeWithSelector(0xa9059cbb, to, amount));
+        if (!ok || !_returnedTrue(ret)) revert TokenTransferFailed(token, to, amount);
+    }
+
+    /// @dev True for empty return data or exactly the ABI encoding of `true`.
+    function _returnedTrue(bytes memory ret) private pure returns (bool) {
+        if (ret.length == 0) return true;
+        return ret.length == 32 && abi.decode(ret, (uint256)) == 1;
+    }
+}

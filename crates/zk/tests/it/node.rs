@@ -1,0 +1,467 @@
+//! The zk rollup and the validium end to end, on the embedded L1 and on anvil, with the small
+//! batch shape of `batch_verifier` (its development keys): deposits through the L1 queue, a
+//! transfer and a withdrawal sequenced by the operator, a batch proven with Groth16 and
+//! verified on L1, the withdrawal claimed; the state rebuilt without the operator (from L1, or
+//! from the committee); bad proofs, bad data and bad committee signatures reverted; and the
+//! escape hatch: exit mode once a deposit is overdue, every balance paid out exactly once.
+
+use crate::batch_verifier::{BATCH_PARAMS, batch_keys, key};
+use alloy::{
+    eips::BlockId,
+    primitives::{Address, B256, Bytes, U256},
+    rpc::types::TransactionRequest,
+    sol_types::{SolCall, SolInterface},
+};
+use ark_std::rand::{SeedableRng, rngs::StdRng};
+use ply_contracts::ZkRollup;
+use ply_core::dev::dev_signer;
+use ply_l1::{
+    anvil::Anvil,
+    chain::ChainConfig,
+    client::{DynL1Client, EmbeddedClient, RpcClient, TxSender},
+    node::Node,
+};
+use ply_zk::{
+    circuit::{BatchWitness, ZkState, ZkTransfer, ZkWithdrawal},
+    dac::{DacClient, DacDomain, DacMember, DacMemberConfig, sign_data_hash},
+    groth16,
+    node::{
+        DataMode, ZkDeployParams, ZkL1, ZkNode, ZkNodeConfig,
+        derive::rebuild,
+        l1::{proof_words, send, submit_batch_call, submit_validium_call},
+        wire::{TxRequest, fr_to_u256},
+    },
+};
+use std::{future::Future, sync::Arc, time::Duration};
+
+const ETHER: u128 = 1_000_000_000_000_000_000;
+const WAIT: Duration = Duration::from_secs(120);
+/// Seconds a queued deposit may wait for a verified batch.
+const DEADLINE: u64 = 3_600;
+
+/// An L1 for a test and what keeps it running.
+struct TestL1 {
+    client: DynL1Client,
+    _node: Option<Node>,
+    _anvil: Option<Anvil>,
+}
+
+impl TestL1 {
+    fn embedded() -> Self {
+        let node = Node::new(ChainConfig::default());
+        Self {
+            client: Arc::new(EmbeddedClient::new(node.clone())),
+            _node: Some(node),
+            _anvil: None,
+        }
+    }
+
+    fn anvil() -> Option<Self> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let anvil = Anvil::for_tests(&root).unwrap_or_else(|e| panic!("{e}"))?;
+        Some(Self {
+            client: Arc::new(RpcClient::new(&anvil.url()).unwrap()),
+            _node: None,
+            _anvil: Some(anvil),
+        })
+    }
+
+    fn sender(&self, index: usize) -> TxSender {
+        TxSender::new(self.client.clone(), dev_signer(index).unwrap())
+    }
+
+    async fn balance(&self, who: Address) -> U256 {
+        self.client.balance(who, BlockId::latest()).await.unwrap()
+    }
+}
+
+async fn wait_for<T, Fut: Future<Output = Option<T>>>(
+    what: &str,
+    mut probe: impl FnMut() -> Fut,
+) -> T {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The custom error a call reverts with, by name.
+async fn revert_of(sender: &TxSender, to: Address, data: Vec<u8>) -> String {
+    let req =
+        TransactionRequest::default().from(sender.address()).to(to).input(Bytes::from(data).into());
+    match sender.client().call(&req, BlockId::latest()).await {
+        Ok(_) => panic!("the call succeeded"),
+        Err(ply_l1::Error::Reverted { data, .. }) => {
+            match ZkRollup::ZkRollupErrors::abi_decode(&data) {
+                Ok(e) => format!("{e:?}"),
+                Err(_) => format!("undecoded revert {data}"),
+            }
+        }
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
+/// A deployment with the operator (dev 0) and its running node.
+struct Rig {
+    l1: TestL1,
+    operator: TxSender,
+    contracts: ply_zk::node::ZkContracts,
+    reader: ZkL1,
+    node: Option<ZkNode>,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig(l1: TestL1, committee: Vec<DacClient>, threshold: usize) -> Rig {
+    let (pk, vk) = batch_keys();
+    let operator = l1.sender(0);
+    let mut members: Vec<Address> = committee.iter().map(|c| c.member()).collect();
+    members.sort();
+    let contracts = ply_zk::node::deploy(
+        &operator,
+        &ZkDeployParams {
+            params: BATCH_PARAMS,
+            vk: vk.clone(),
+            operator: operator.address(),
+            operator_key: key(0).public_key(),
+            committee: members,
+            threshold: threshold as u8,
+            priority_deadline: DEADLINE,
+        },
+    )
+    .await
+    .expect("deploys");
+    let dir = tempfile::tempdir().unwrap();
+    let mode = if committee.is_empty() {
+        DataMode::Rollup
+    } else {
+        DataMode::Validium { committee, threshold }
+    };
+    let config = ZkNodeConfig {
+        params: BATCH_PARAMS,
+        proving_key: Arc::new(pk.clone()),
+        contracts,
+        mode,
+        data_dir: dir.path().to_owned(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        batch_interval: Duration::from_millis(300),
+        poll_interval: Duration::from_millis(100),
+    };
+    let node = ZkNode::start(config, l1.sender(0), key(0).public_key()).await.expect("node starts");
+    let reader = ZkL1::new(l1.client.clone(), contracts.rollup);
+    Rig { l1, operator, contracts, reader, node: Some(node), _dir: dir }
+}
+
+impl Rig {
+    fn node(&self) -> &ZkNode {
+        self.node.as_ref().expect("running")
+    }
+
+    /// Dev account `index` deposits `amount` wei of ETH to its L2 account.
+    async fn deposit(&self, index: usize, amount: u128) {
+        let pk = key(index).public_key();
+        let call = ZkRollup::depositEthCall { pkX: fr_to_u256(pk.0.x), pkY: fr_to_u256(pk.0.y) };
+        send(&self.l1.sender(index), self.contracts.rollup, call.abi_encode(), U256::from(amount))
+            .await
+            .expect("deposit");
+    }
+
+    /// Waits until the operator's head has dev account `index`'s L2 account; its index.
+    async fn account_of(&self, index: usize) -> u64 {
+        let address = dev_signer(index).unwrap().address();
+        wait_for("the deposit on L2", || async {
+            self.node().with_operator(|o| o.head().index_of(&address))
+        })
+        .await
+    }
+
+    /// Waits until every operation is in a batch verified on L1.
+    async fn all_verified(&self) {
+        wait_for("every batch verified on L1", || async {
+            let done = self.node().with_operator(|o| {
+                o.unbatched() == 0
+                    && o.batches().iter().all(|b| b.status == ply_zk::node::BatchStatus::Verified)
+            });
+            let root = self.node().with_operator(|o| ply_zk::fr_to_b256(o.head().root()));
+            (done && self.reader.state_root().await.unwrap() == root).then_some(())
+        })
+        .await
+    }
+
+    async fn domain(&self) -> ply_zk::Fr {
+        self.reader.domain().await.unwrap()
+    }
+
+    async fn stop(&mut self) {
+        self.node.take().expect("running").stop().await;
+    }
+
+    /// The next batch (from `state`, no operations) proven with the real key.
+    fn empty_batch(state: &ZkState) -> (BatchWitness, groth16::Proof) {
+        let mut state = state.clone();
+        let witness = BatchWitness::build(&mut state, &BATCH_PARAMS, &[]).unwrap();
+        let proof =
+            groth16::prove(&batch_keys().0, witness.circuit.clone(), &mut StdRng::seed_from_u64(5))
+                .unwrap();
+        (witness, proof)
+    }
+
+    /// Exit mode after an overdue deposit, then every L2 balance of `state` exited and claimed:
+    /// the contract ends with nothing, and a second exit reverts.
+    async fn escape_hatch(&self, state: &ZkState, advance: impl Future<Output = ()>) {
+        let rollup = self.contracts.rollup;
+        let stranded = self.l1.sender(4);
+        self.deposit(4, ETHER / 100).await;
+        let activate = ZkRollup::activateExitModeCall {}.abi_encode();
+        assert!(revert_of(&stranded, rollup, activate.clone()).await.contains("NotOverdue"));
+        advance.await;
+        send(&stranded, rollup, activate, U256::ZERO).await.expect("exit mode");
+        let (witness, proof) = Self::empty_batch(state);
+        let validium = self.reader.view(ZkRollup::isValidiumCall {}).await.unwrap();
+        let submission = if validium {
+            submit_validium_call(&witness, &proof, Bytes::new())
+        } else {
+            submit_batch_call(&witness, &proof)
+        };
+        assert!(
+            revert_of(&self.operator, rollup, submission).await.contains("ExitModeActive"),
+            "no batch in exit mode"
+        );
+        let refund = ZkRollup::refundDepositsCall { max: U256::from(10) }.abi_encode();
+        send(&stranded, rollup, refund, U256::ZERO).await.expect("refund");
+
+        let mut exits = Vec::new();
+        for index in 0..state.account_count() {
+            let account = state.account(index).unwrap().clone();
+            for (&token, &balance) in &account.balances {
+                let slot = state.exit_proof(index, token).unwrap();
+                exits.push((
+                    account.address,
+                    ZkRollup::exitCall {
+                        accountIndex: index as u32,
+                        token: token as u8,
+                        owner: account.address,
+                        pkX: fr_to_u256(slot.public_key.0),
+                        pkY: fr_to_u256(slot.public_key.1),
+                        nonce: slot.nonce,
+                        balance,
+                        balanceSiblings: slot
+                            .balance_siblings
+                            .iter()
+                            .map(|s| fr_to_u256(*s))
+                            .collect(),
+                        accountSiblings: slot
+                            .account_siblings
+                            .iter()
+                            .map(|s| fr_to_u256(*s))
+                            .collect(),
+                    },
+                ));
+            }
+        }
+        assert!(!exits.is_empty());
+        let mut wrong = exits[0].1.clone();
+        wrong.balance += 1;
+        assert!(
+            revert_of(&stranded, rollup, wrong.abi_encode()).await.contains("InvalidExitProof")
+        );
+        for (_, exit) in &exits {
+            send(&stranded, rollup, exit.abi_encode(), U256::ZERO).await.expect("exit");
+        }
+        assert!(
+            revert_of(&stranded, rollup, exits[0].1.abi_encode()).await.contains("AlreadyExited"),
+            "a second exit of the same balance"
+        );
+        let mut owners: Vec<Address> = exits.iter().map(|(owner, _)| *owner).collect();
+        owners.push(stranded.address());
+        owners.sort();
+        owners.dedup();
+        for owner in owners {
+            let pending =
+                self.reader.view(ZkRollup::pendingCall { owner, token: 0 }).await.unwrap();
+            if pending > U256::ZERO {
+                let claim = ZkRollup::claimCall { owner, token: 0 }.abi_encode();
+                send(&stranded, rollup, claim, U256::ZERO).await.expect("claim");
+            }
+        }
+        assert_eq!(self.l1.balance(rollup).await, U256::ZERO, "every balance paid out exactly");
+    }
+}
+
+/// Alice and Bob deposit, Alice pays Bob over JSON-RPC, Bob withdraws; returns (alice, bob)
+/// account indices once all of it is verified on L1.
+async fn deposit_transfer_withdraw(rig: &Rig) -> (u64, u64) {
+    rig.deposit(1, ETHER).await;
+    rig.deposit(2, ETHER / 2).await;
+    let (alice, bob) = (rig.account_of(1).await, rig.account_of(2).await);
+    let domain = rig.domain().await;
+
+    let transfer =
+        ZkTransfer::signed(&key(1), domain, alice, bob, 0, ETHER / 4, 1_000_000_000_000, 0);
+    let request =
+        TxRequest::from_op(&ply_zk::circuit::ZkOperation::Transfer(transfer.clone())).unwrap();
+    let rpc = alloy::rpc::client::RpcClient::new_http(
+        format!("http://{}", rig.node().rpc_addr()).parse().unwrap(),
+    );
+    let id: B256 = rpc.request("zk_sendTransaction", (request.clone(),)).await.expect("accepted");
+    // A replay, and a forged signature, are refused with a reason.
+    let replay = rpc.request::<_, B256>("zk_sendTransaction", (request,)).await.unwrap_err();
+    assert!(replay.to_string().contains("already accepted"), "{replay}");
+    let forged = ZkTransfer::signed(&key(2), domain, alice, bob, 0, 1, 0, 1);
+    let forged = TxRequest::from_op(&ply_zk::circuit::ZkOperation::Transfer(forged)).unwrap();
+    let refused = rpc.request::<_, B256>("zk_sendTransaction", (forged,)).await.unwrap_err();
+    assert!(refused.to_string().contains("signature"), "{refused}");
+    let malformed = rpc.request::<_, B256>("zk_sendTransaction", ("0x1234",)).await.unwrap_err();
+    assert!(malformed.to_string().contains("invalid"), "{malformed}");
+
+    let withdrawal = ZkWithdrawal::signed(&key(2), domain, bob, 0, ETHER / 10, 0, 0);
+    rig.node().submit(ply_zk::circuit::ZkOperation::Withdrawal(withdrawal)).expect("accepted");
+    rig.all_verified().await;
+    let status: serde_json::Value = rpc.request("zk_getTransaction", (id,)).await.unwrap();
+    assert_eq!(status["status"], "verified");
+
+    // The withdrawal was released with the batch: Bob claims it.
+    let bob_l1 = dev_signer(2).unwrap().address();
+    let pending = rig.reader.view(ZkRollup::pendingCall { owner: bob_l1, token: 0 }).await.unwrap();
+    assert_eq!(pending, U256::from(ETHER / 10));
+    let claim = ZkRollup::claimCall { owner: bob_l1, token: 0 }.abi_encode();
+    let before = rig.l1.balance(bob_l1).await;
+    send(&rig.l1.sender(3), rig.contracts.rollup, claim.clone(), U256::ZERO).await.expect("claim");
+    assert_eq!(rig.l1.balance(bob_l1).await - before, U256::from(ETHER / 10));
+    assert!(
+        revert_of(&rig.l1.sender(3), rig.contracts.rollup, claim).await.contains("NothingToClaim")
+    );
+    (alice, bob)
+}
+
+async fn zk_rollup_end_to_end(l1: TestL1) {
+    let mut rig = rig(l1, Vec::new(), 0).await;
+    let (alice, bob) = deposit_transfer_withdraw(&rig).await;
+    let head = rig.node().with_operator(|o| o.head().clone());
+    rig.stop().await;
+
+    // The state rebuilt from L1 data alone is the operator's, root and balances.
+    let (state, roots) = rebuild(&rig.reader, &[]).await.expect("derivation");
+    assert_eq!(state.root(), head.root());
+    assert_eq!(roots.last().copied(), Some(rig.reader.state_root().await.unwrap()));
+    assert_eq!(state.account(alice), head.account(alice));
+    assert_eq!(state.account(bob).unwrap().balances[&0], ETHER / 2 + ETHER / 4 - ETHER / 10);
+
+    // A proof that does not verify, and data that does not match the proof.
+    let rollup = rig.contracts.rollup;
+    let (witness, proof) = Rig::empty_batch(&state);
+    let mut bad =
+        ZkRollup::submitBatchCall::abi_decode(&submit_batch_call(&witness, &proof)).unwrap();
+    bad.proof[7] ^= U256::from(1);
+    assert!(revert_of(&rig.operator, rollup, bad.abi_encode()).await.contains("InvalidProof"));
+    let mut bad =
+        ZkRollup::submitBatchCall::abi_decode(&submit_batch_call(&witness, &proof)).unwrap();
+    bad.newRoot ^= U256::from(1);
+    assert!(revert_of(&rig.operator, rollup, bad.abi_encode()).await.contains("InvalidProof"));
+    assert_eq!(
+        proof_words(&proof),
+        ZkRollup::submitBatchCall::abi_decode(&submit_batch_call(&witness, &proof)).unwrap().proof
+    );
+    // The empty batch itself verifies (nothing is queued): the proof is good.
+    send(&rig.operator, rollup, submit_batch_call(&witness, &proof), U256::ZERO)
+        .await
+        .expect("an empty batch");
+
+    let client = rig.l1.client.clone();
+    rig.escape_hatch(&state, async move {
+        client.increase_time(DEADLINE + 10).await.unwrap();
+        client.mine().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zk_rollup_on_the_embedded_l1() {
+    zk_rollup_end_to_end(TestL1::embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zk_rollup_on_anvil() {
+    let Some(l1) = TestL1::anvil() else { return };
+    zk_rollup_end_to_end(l1).await;
+}
+
+async fn validium_end_to_end(l1: TestL1) {
+    // The committee's domain needs the contract's address: the next CREATE of the operator
+    // after the Poseidon contracts and the verifier.
+    let chain_id = l1.client.chain_id().await.unwrap();
+    let operator = dev_signer(0).unwrap().address();
+    let nonce = l1.client.nonce(operator, BlockId::latest()).await.unwrap();
+    let domain = DacDomain { chain_id, contract: operator.create(nonce + 3) };
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut members = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let config = DacMemberConfig::new(domain, dir.path(), 0);
+        members.push(DacMember::start(dev_signer(5 + i).unwrap(), config).await.unwrap());
+    }
+    let committee: Vec<DacClient> = members.iter().map(|m| m.client().unwrap()).collect();
+    let mut rig = rig(l1, committee.clone(), 2).await;
+    assert_eq!(rig.contracts.rollup, domain.contract);
+    deposit_transfer_withdraw(&rig).await;
+    let head = rig.node().with_operator(|o| o.head().clone());
+    rig.stop().await;
+
+    // Committee signatures: fewer than the threshold, a non-member, a repeated member.
+    let state = head.clone();
+    let (witness, proof) = Rig::empty_batch(&state);
+    let hash = ply_zk::dac::data_hash(&witness.transfers);
+    let sign = |i: usize| sign_data_hash(&dev_signer(i).unwrap(), &domain, hash).unwrap();
+    let mut signers: Vec<(Address, [u8; 65])> =
+        (5..8).map(|i| (dev_signer(i).unwrap().address(), sign(i))).collect();
+    signers.sort();
+    let call =
+        |sigs: Vec<[u8; 65]>| submit_validium_call(&witness, &proof, Bytes::from(sigs.concat()));
+    let rollup = rig.contracts.rollup;
+    assert!(
+        revert_of(&rig.operator, rollup, call(vec![signers[0].1]))
+            .await
+            .contains("NotEnoughSignatures")
+    );
+    assert!(
+        revert_of(&rig.operator, rollup, call(vec![signers[0].1, signers[0].1]))
+            .await
+            .contains("DuplicateOrUnsortedSigner")
+    );
+    let outsider = (dev_signer(9).unwrap().address(), sign(9));
+    let mut with_outsider = [signers[0], outsider];
+    with_outsider.sort();
+    assert!(
+        revert_of(&rig.operator, rollup, call(with_outsider.iter().map(|s| s.1).collect()))
+            .await
+            .contains("NotACommitteeMember")
+    );
+
+    // The operator is gone: the state is rebuilt from L1 and the committee, with one member
+    // down, and every user exits.
+    members.remove(0).stop().await;
+    let (rebuilt, _) = rebuild(&rig.reader, &committee).await.expect("rebuilt from the committee");
+    assert_eq!(rebuilt.root(), head.root());
+    let client = rig.l1.client.clone();
+    rig.escape_hatch(&rebuilt, async move {
+        client.increase_time(DEADLINE + 10).await.unwrap();
+        client.mine().await.unwrap();
+    })
+    .await;
+    for member in members {
+        member.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validium_on_the_embedded_l1() {
+    validium_end_to_end(TestL1::embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validium_on_anvil() {
+    let Some(l1) = TestL1::anvil() else { return };
+    validium_end_to_end(l1).await;
+}

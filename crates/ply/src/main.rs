@@ -46,12 +46,13 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> eyre::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // arkworks instruments every gadget with spans (targets gr1cs, r1cs) whose fields format
+    // the whole constraint system: enabled, they make synthesis quadratic. Always off.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .add_directive("gr1cs=off".parse()?)
+        .add_directive("r1cs=off".parse()?);
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {

@@ -284,10 +284,18 @@ async fn prove_and_submit(
     let pk = config.proving_key.clone();
     let circuit = witness.circuit.clone();
     let started = Instant::now();
-    let proof =
-        tokio::task::spawn_blocking(move || groth16::prove(&pk, circuit, &mut groth16::os_rng()))
-            .await
-            .map_err(|e| ZkError::Node(format!("the prover task failed: {e}")))??;
+    let proof = tokio::task::spawn_blocking(move || {
+        groth16::prove(&pk, circuit.clone(), &mut groth16::os_rng()).map_err(|e| match e {
+            // Name the slot (the transaction) whose constraints fail.
+            groth16::Groth16Error::Unsatisfied { .. } => match circuit.check() {
+                Err(named) => ZkError::Circuit(named),
+                Ok(_) => ZkError::Groth16(e),
+            },
+            other => ZkError::Groth16(other),
+        })
+    })
+    .await
+    .map_err(|e| ZkError::Node(format!("the prover task failed: {e}")))??;
     info!(batch = number, took = ?started.elapsed(), "batch proven");
     let data = match &config.mode {
         DataMode::Rollup => l1::submit_batch_call(witness, &proof),

@@ -211,13 +211,14 @@ impl Rig {
 
     /// Exit mode after an overdue deposit, then every L2 balance of `state` exited and claimed:
     /// the contract ends with nothing, and a second exit reverts.
-    async fn escape_hatch(&self, state: &ZkState, advance: impl Future<Output = ()>) {
+    async fn escape_hatch(&self, state: &ZkState) {
         let rollup = self.contracts.rollup;
         let stranded = self.l1.sender(4);
         self.deposit(4, ETHER / 100).await;
         let activate = ZkRollup::activateExitModeCall {}.abi_encode();
         assert!(revert_of(&stranded, rollup, activate.clone()).await.contains("NotOverdue"));
-        advance.await;
+        self.l1.client.increase_time(DEADLINE + 10).await.unwrap();
+        self.l1.client.mine().await.unwrap();
         send(&stranded, rollup, activate, U256::ZERO).await.expect("exit mode");
         let (witness, proof) = Self::empty_batch(state);
         let validium = self.reader.view(ZkRollup::isValidiumCall {}).await.unwrap();
@@ -370,12 +371,7 @@ async fn zk_rollup_end_to_end(l1: TestL1) {
         .await
         .expect("an empty batch");
 
-    let client = rig.l1.client.clone();
-    rig.escape_hatch(&state, async move {
-        client.increase_time(DEADLINE + 10).await.unwrap();
-        client.mine().await.unwrap();
-    })
-    .await;
+    rig.escape_hatch(&state).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -444,12 +440,7 @@ async fn validium_end_to_end(l1: TestL1) {
     members.remove(0).stop().await;
     let (rebuilt, _) = rebuild(&rig.reader, &committee).await.expect("rebuilt from the committee");
     assert_eq!(rebuilt.root(), head.root());
-    let client = rig.l1.client.clone();
-    rig.escape_hatch(&rebuilt, async move {
-        client.increase_time(DEADLINE + 10).await.unwrap();
-        client.mine().await.unwrap();
-    })
-    .await;
+    rig.escape_hatch(&rebuilt).await;
     for member in members {
         member.stop().await;
     }

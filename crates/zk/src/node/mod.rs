@@ -95,14 +95,16 @@ impl Shared {
     /// Accepts a signed transaction, durably; the confirmation is returned once it is on disk.
     fn submit(&self, op: ZkOperation) -> std::result::Result<B256, String> {
         let mut operator = self.operator.lock();
-        let snapshot = operator.clone();
         let (id, entry) = operator.accept(op)?;
-        let position = operator.log().len() as u64 - 1;
-        if let Err(e) = self.store.append(position, &[entry]) {
-            *operator = snapshot;
-            return Err(format!("the operator could not log the transaction: {e}"));
-        }
+        self.log_last(&mut operator, entry)
+            .map_err(|e| format!("the operator could not log the transaction: {e}"))?;
         Ok(id)
+    }
+
+    /// Makes the operator's last accepted operation durable, or takes it back.
+    fn log_last(&self, operator: &mut Operator, entry: wire::LoggedOp) -> Result<()> {
+        let position = operator.log().len() as u64 - 1;
+        self.store.append(position, &[entry]).inspect_err(|_| operator.undo_last())
     }
 }
 
@@ -209,8 +211,7 @@ async fn take_deposits(shared: &Shared) -> Result<()> {
         let entry = operator
             .deposit(next, ZkOperation::Deposit(queued.deposit))
             .map_err(|e| ZkError::Node(format!("deposit {next} cannot be applied: {e}")))?;
-        let position = operator.log().len() as u64 - 1;
-        shared.store.append(position, &[entry])?;
+        shared.log_last(&mut operator, entry)?;
     }
 }
 

@@ -185,6 +185,29 @@ impl Operator {
         self.log.push(entry);
     }
 
+    /// Takes back the last accepted operation (its log entry could not be made durable): the
+    /// head is rebuilt from the batched state and the operations still unbatched. Nothing
+    /// happens when the last operation is already in a batch.
+    pub fn undo_last(&mut self) {
+        if self.ops.len() as u64 <= self.batched_upto {
+            return;
+        }
+        let op = self.ops.pop().expect("an unbatched operation");
+        match self.log.pop() {
+            Some(LoggedOp::Deposit { .. }) => self.next_deposit -= 1,
+            _ => {
+                if let Some(id) = tx_id(&op, self.head.domain()) {
+                    self.ids.remove(&id);
+                }
+            }
+        }
+        let mut head = self.batched.clone();
+        for op in &self.ops[self.batched_upto as usize..] {
+            head.apply(op, false).expect("applied before, in the same order");
+        }
+        self.head = head;
+    }
+
     /// Replays a log entry made durable earlier (at start-up); signatures were checked then.
     pub fn replay(&mut self, entry: LoggedOp) -> Result<(), String> {
         let op = entry.to_op()?;

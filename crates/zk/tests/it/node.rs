@@ -456,3 +456,40 @@ async fn validium_on_anvil() {
     let Some(l1) = TestL1::anvil() else { return };
     validium_end_to_end(l1).await;
 }
+
+#[test]
+fn an_operation_that_could_not_be_logged_is_taken_back() {
+    use ply_zk::{
+        circuit::{ZkDeposit, ZkOperation},
+        node::Operator,
+    };
+    let domain = ply_zk::circuit::signing_domain(31337, Address::repeat_byte(0xdd));
+    let genesis =
+        ZkState::new(&BATCH_PARAMS, domain, Address::repeat_byte(0xee), key(0).public_key())
+            .unwrap();
+    let mut operator = Operator::new(BATCH_PARAMS, genesis);
+    let deposit = |i: usize| {
+        ZkOperation::Deposit(ZkDeposit {
+            to: dev_signer(i).unwrap().address(),
+            public_key: key(i).public_key(),
+            token: 0,
+            amount: ETHER,
+        })
+    };
+    operator.deposit(0, deposit(1)).unwrap();
+    let before = operator.head().root();
+    operator.deposit(1, deposit(2)).unwrap();
+    operator.undo_last();
+    assert_eq!(
+        (operator.head().root(), operator.next_deposit(), operator.log().len()),
+        (before, 1, 1)
+    );
+
+    let transfer =
+        ZkOperation::Transfer(ZkTransfer::signed(&key(1), domain, 1, 0, 0, ETHER / 4, 0, 0));
+    let (id, _) = operator.accept(transfer.clone()).unwrap();
+    operator.undo_last();
+    assert_eq!(operator.head().root(), before);
+    assert!(operator.status(&id).is_none());
+    assert_eq!(operator.accept(transfer).unwrap().0, id, "accepted again after the undo");
+}

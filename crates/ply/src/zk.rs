@@ -20,7 +20,6 @@ use ply_zk::{
     node::{
         ZkL1,
         derive::rebuild,
-        l1::send,
         rpc::StatusJson,
         wire::{AccountJson, TxRequest, fr_to_u256},
     },
@@ -150,8 +149,8 @@ fn parse_ether(s: &str) -> eyre::Result<u128> {
 }
 
 /// Names the custom error of a reverted `ZkRollup` call.
-fn explain(error: ply_zk::ZkError) -> eyre::Report {
-    if let ply_zk::ZkError::L1(ply_l1::Error::Reverted { data, .. }) = &error
+fn explain(error: ply_l1::Error) -> eyre::Report {
+    if let ply_l1::Error::Reverted { data, .. } = &error
         && let Ok(e) = ZkRollup::ZkRollupErrors::abi_decode(data)
     {
         return eyre::eyre!("the ZkRollup contract refused: {e:?}");
@@ -237,10 +236,11 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
             let call =
                 ZkRollup::depositEthCall { pkX: fr_to_u256(pk.0.x), pkY: fr_to_u256(pk.0.y) };
             let amount = parse_ether(&amount)?;
-            let hash =
-                send(&wallet.sender(), status.contract, call.abi_encode(), U256::from(amount))
-                    .await
-                    .map_err(explain)?;
+            let hash = wallet
+                .sender()
+                .send_call(status.contract, call.abi_encode(), U256::from(amount))
+                .await
+                .map_err(explain)?;
             println!("queued a deposit of {amount} wei for {me}: L1 transaction {hash}");
         }
         ZkCommand::Transfer { to, amount, fee } => {
@@ -315,7 +315,7 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
             let Some(index) = state.index_of(&me) else { bail!("{me} has no L2 account") };
             if !reader.exit_mode().await? {
                 let call = ZkRollup::activateExitModeCall {}.abi_encode();
-                send(&wallet.sender(), contract, call, U256::ZERO).await.map_err(explain)?;
+                wallet.sender().send_call(contract, call, U256::ZERO).await.map_err(explain)?;
                 println!("switched the contract to exit mode");
             }
             let account = state.account(index).expect("indexed").clone();
@@ -332,7 +332,9 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
                 balanceSiblings: slot.balance_siblings.iter().map(|s| fr_to_u256(*s)).collect(),
                 accountSiblings: slot.account_siblings.iter().map(|s| fr_to_u256(*s)).collect(),
             };
-            send(&wallet.sender(), contract, call.abi_encode(), U256::ZERO)
+            wallet
+                .sender()
+                .send_call(contract, call.abi_encode(), U256::ZERO)
                 .await
                 .map_err(explain)?;
             println!("exited {balance} wei from account {index}");
@@ -349,7 +351,8 @@ async fn claim(wallet: &Wallet, reader: &ZkL1) -> eyre::Result<()> {
         bail!("nothing to claim for {me} yet");
     }
     let call = ZkRollup::claimCall { owner: me, token: 0 }.abi_encode();
-    let hash = send(&wallet.sender(), reader.rollup(), call, U256::ZERO).await.map_err(explain)?;
+    let hash =
+        wallet.sender().send_call(reader.rollup(), call, U256::ZERO).await.map_err(explain)?;
     println!("claimed {pending} wei for {me}: L1 transaction {hash}");
     Ok(())
 }

@@ -67,10 +67,7 @@ pub async fn deploy(deployer: &TxSender, params: &DeployParams) -> Result<Rollup
 
 /// Sends a contract call and fails on a reverted receipt.
 pub async fn call(sender: &TxSender, to: Address, data: Vec<u8>) -> Result<B256> {
-    let receipt = sender
-        .send_and_check(TransactionRequest::default().to(to).input(Bytes::from(data).into()))
-        .await?;
-    Ok(receipt.transaction_hash)
+    Ok(sender.send_call(to, data, U256::ZERO).await?)
 }
 
 /// The batch form of sealed blocks.

@@ -6,7 +6,7 @@ use crate::{Error, Result, TxRejection, chain::TX_GAS_LIMIT_CAP};
 use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEnvelope},
     eips::{BlockId, BlockNumberOrTag, Encodable2718},
-    primitives::{Address, B256, Bytes, TxKind},
+    primitives::{Address, B256, Bytes, TxKind, U256},
     rpc::types::{TransactionReceipt, TransactionRequest},
     signers::{SignerSync, local::PrivateKeySigner},
 };
@@ -170,6 +170,13 @@ impl TxSender {
                 )),
             }),
         }
+    }
+
+    /// Calls `to` with `data` and `value` and waits for a successful receipt (a failure is an
+    /// error, as in [`TxSender::send_and_check`]); returns the transaction's hash.
+    pub async fn send_call(&self, to: Address, data: Vec<u8>, value: U256) -> Result<B256> {
+        let req = TransactionRequest::default().to(to).value(value).input(Bytes::from(data).into());
+        Ok(self.send_and_check(req).await?.transaction_hash)
     }
 
     /// Deploys `bytecode` (creation code with constructor arguments appended) and waits for

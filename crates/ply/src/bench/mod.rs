@@ -24,6 +24,15 @@ enum BenchTarget {
     Zk(zk::ZkBenchArgs),
 }
 
+/// The size of mined transaction `hash` as it travels and is stored (its EIP-2718 encoding).
+pub(crate) async fn l1_tx_bytes(
+    client: &ply_l1::client::DynL1Client,
+    hash: alloy::primitives::B256,
+) -> eyre::Result<usize> {
+    let tx = client.transaction(hash).await?.ok_or_else(|| eyre::eyre!("{hash} is not mined"))?;
+    Ok(alloy::eips::Encodable2718::encode_2718_len(tx.inner.inner()))
+}
+
 pub(crate) async fn run(args: BenchArgs) -> eyre::Result<()> {
     match args.target {
         BenchTarget::L1(a) => l1::run(a).await,

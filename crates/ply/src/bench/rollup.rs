@@ -294,8 +294,7 @@ async fn post_batch(
                 .input(Bytes::from(propose.abi_encode()).into()),
         )
         .await?;
-    let tx = batcher.client().transaction(receipt.transaction_hash).await?.expect("mined");
-    let l1_bytes = alloy::eips::Encodable2718::encode_2718_len(tx.inner.inner());
+    let l1_bytes = super::l1_tx_bytes(batcher.client(), receipt.transaction_hash).await?;
     Ok(json!({
         "transfers": size,
         "batch_data_bytes": data.len(),

@@ -35,7 +35,7 @@ use ply_zk::{
     groth16::{self, EvmProof, KeyStore, Keys},
     node::{
         ZkDeployParams, deploy, dev_keys,
-        l1::{send, submit_batch_call, submit_validium_call},
+        l1::{submit_batch_call, submit_validium_call},
         wire::fr_to_u256,
     },
 };
@@ -149,7 +149,7 @@ async fn deployment(
     let pk = user.public_key();
     let call = ZkRollup::depositEthCall { pkX: fr_to_u256(pk.0.x), pkY: fr_to_u256(pk.0.y) };
     let depositor = TxSender::new(client.clone(), dev_signer(1)?);
-    send(&depositor, contracts.rollup, call.abi_encode(), U256::from(100 * ETHER)).await?;
+    depositor.send_call(contracts.rollup, call.abi_encode(), U256::from(100 * ETHER)).await?;
     Ok(contracts.rollup)
 }
 
@@ -160,11 +160,9 @@ async fn submit(
     to: alloy::primitives::Address,
     data: Vec<u8>,
 ) -> eyre::Result<(u64, usize)> {
-    let len = data.len();
-    let hash = send(operator, to, data, U256::ZERO).await?;
+    let hash = operator.send_call(to, data, U256::ZERO).await?;
     let receipt = client.receipt(hash).await?.ok_or_else(|| eyre::eyre!("not mined"))?;
-    // The calldata plus the transaction's envelope (about 110 bytes for EIP-1559).
-    Ok((receipt.gas_used, len + 110))
+    Ok((receipt.gas_used, super::l1_tx_bytes(client, hash).await?))
 }
 
 pub(crate) async fn run(args: ZkBenchArgs) -> eyre::Result<()> {

@@ -290,9 +290,3 @@ pub fn submit_validium_call(witness: &BatchWitness, proof: &Proof, signatures: B
     }
     .abi_encode()
 }
-
-/// Sends `data` to `to` and waits for a successful receipt; returns the transaction hash.
-pub async fn send(sender: &TxSender, to: Address, data: Vec<u8>, value: U256) -> Result<B256> {
-    let req = TransactionRequest::default().to(to).value(value).input(Bytes::from(data).into());
-    Ok(sender.send_and_check(req).await?.transaction_hash)
-}

@@ -305,7 +305,7 @@ async fn prove_and_submit(
             l1::submit_validium_call(witness, &proof, encode_signatures(&signatures))
         }
     };
-    l1::send(sender, config.contracts.rollup, data, U256::ZERO).await
+    Ok(sender.send_call(config.contracts.rollup, data, U256::ZERO).await?)
 }
 
 /// The seed of the development setup of the batch circuit (`ply zk setup`).

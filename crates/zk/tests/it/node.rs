@@ -28,7 +28,7 @@ use ply_zk::{
     node::{
         DataMode, ZkDeployParams, ZkL1, ZkNode, ZkNodeConfig,
         derive::rebuild,
-        l1::{proof_words, send, submit_batch_call, submit_validium_call},
+        l1::{proof_words, submit_batch_call, submit_validium_call},
         wire::{TxRequest, fr_to_u256},
     },
 };
@@ -164,7 +164,9 @@ impl Rig {
     async fn deposit(&self, index: usize, amount: u128) {
         let pk = key(index).public_key();
         let call = ZkRollup::depositEthCall { pkX: fr_to_u256(pk.0.x), pkY: fr_to_u256(pk.0.y) };
-        send(&self.l1.sender(index), self.contracts.rollup, call.abi_encode(), U256::from(amount))
+        self.l1
+            .sender(index)
+            .send_call(self.contracts.rollup, call.abi_encode(), U256::from(amount))
             .await
             .expect("deposit");
     }
@@ -219,7 +221,7 @@ impl Rig {
         assert!(revert_of(&stranded, rollup, activate.clone()).await.contains("NotOverdue"));
         self.l1.client.increase_time(DEADLINE + 10).await.unwrap();
         self.l1.client.mine().await.unwrap();
-        send(&stranded, rollup, activate, U256::ZERO).await.expect("exit mode");
+        stranded.send_call(rollup, activate, U256::ZERO).await.expect("exit mode");
         let (witness, proof) = Self::empty_batch(state);
         let validium = self.reader.view(ZkRollup::isValidiumCall {}).await.unwrap();
         let submission = if validium {
@@ -232,7 +234,7 @@ impl Rig {
             "no batch in exit mode"
         );
         let refund = ZkRollup::refundDepositsCall { max: U256::from(10) }.abi_encode();
-        send(&stranded, rollup, refund, U256::ZERO).await.expect("refund");
+        stranded.send_call(rollup, refund, U256::ZERO).await.expect("refund");
 
         let mut exits = Vec::new();
         for index in 0..state.account_count() {
@@ -270,7 +272,7 @@ impl Rig {
             revert_of(&stranded, rollup, wrong.abi_encode()).await.contains("InvalidExitProof")
         );
         for (_, exit) in &exits {
-            send(&stranded, rollup, exit.abi_encode(), U256::ZERO).await.expect("exit");
+            stranded.send_call(rollup, exit.abi_encode(), U256::ZERO).await.expect("exit");
         }
         assert!(
             revert_of(&stranded, rollup, exits[0].1.abi_encode()).await.contains("AlreadyExited"),
@@ -285,7 +287,7 @@ impl Rig {
                 self.reader.view(ZkRollup::pendingCall { owner, token: 0 }).await.unwrap();
             if pending > U256::ZERO {
                 let claim = ZkRollup::claimCall { owner, token: 0 }.abi_encode();
-                send(&stranded, rollup, claim, U256::ZERO).await.expect("claim");
+                stranded.send_call(rollup, claim, U256::ZERO).await.expect("claim");
             }
         }
         assert_eq!(self.l1.balance(rollup).await, U256::ZERO, "every balance paid out exactly");
@@ -330,7 +332,11 @@ async fn deposit_transfer_withdraw(rig: &Rig) -> (u64, u64) {
     assert_eq!(pending, U256::from(ETHER / 10));
     let claim = ZkRollup::claimCall { owner: bob_l1, token: 0 }.abi_encode();
     let before = rig.l1.balance(bob_l1).await;
-    send(&rig.l1.sender(3), rig.contracts.rollup, claim.clone(), U256::ZERO).await.expect("claim");
+    rig.l1
+        .sender(3)
+        .send_call(rig.contracts.rollup, claim.clone(), U256::ZERO)
+        .await
+        .expect("claim");
     assert_eq!(rig.l1.balance(bob_l1).await - before, U256::from(ETHER / 10));
     assert!(
         revert_of(&rig.l1.sender(3), rig.contracts.rollup, claim).await.contains("NothingToClaim")
@@ -367,7 +373,8 @@ async fn zk_rollup_end_to_end(l1: TestL1) {
         ZkRollup::submitBatchCall::abi_decode(&submit_batch_call(&witness, &proof)).unwrap().proof
     );
     // The empty batch itself verifies (nothing is queued): the proof is good.
-    send(&rig.operator, rollup, submit_batch_call(&witness, &proof), U256::ZERO)
+    rig.operator
+        .send_call(rollup, submit_batch_call(&witness, &proof), U256::ZERO)
         .await
         .expect("an empty batch");
 

@@ -24,9 +24,6 @@ use ply_l1::client::DynL1Client;
 use ply_ledger::Deposit;
 use std::ops::RangeInclusive;
 
-/// The most blocks one `eth_getLogs` request spans (remote nodes limit ranges).
-const LOG_CHUNK: u64 = 10_000;
-
 /// A batch as appended on L1: the `BatchAppended` event and the data of its `appendBatch` call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct L1Batch {
@@ -209,26 +206,15 @@ impl L1Reader {
         Ok(call.data)
     }
 
-    /// The logs of event `E` from `address` in `range`, in order, in requests of at most
-    /// [`LOG_CHUNK`] blocks; logs of blocks reorganised away are dropped.
+    /// The logs of event `E` from `address` in `range`, in order (see
+    /// [`logs_in_range`](ply_l1::client::logs_in_range)).
     async fn logs<E: SolEvent>(
         &self,
         address: Address,
         range: RangeInclusive<u64>,
     ) -> Result<Vec<Log>> {
-        let base = Filter::new().address(address).event_signature(E::SIGNATURE_HASH);
-        let (mut from, to) = range.into_inner();
-        let mut logs = Vec::new();
-        while from <= to {
-            let end = to.min(from.saturating_add(LOG_CHUNK - 1));
-            let filter = base.clone().from_block(from).to_block(end);
-            logs.extend(self.client.logs(&filter).await?.into_iter().filter(|l| !l.removed));
-            if end == u64::MAX {
-                break;
-            }
-            from = end + 1;
-        }
-        Ok(logs)
+        let filter = Filter::new().address(address).event_signature(E::SIGNATURE_HASH);
+        Ok(ply_l1::client::logs_in_range(self.client.as_ref(), &filter, range).await?)
     }
 }
 

@@ -96,3 +96,29 @@ pub async fn latest_timestamp(client: &dyn L1Client) -> Result<u64> {
         .map(|h| h.timestamp)
         .ok_or_else(|| crate::Error::UnknownBlock("latest".into()))
 }
+
+/// The most blocks one `eth_getLogs` request spans in [`logs_in_range`] (remote nodes limit
+/// ranges).
+pub const LOG_CHUNK: u64 = 10_000;
+
+/// The logs matching `filter` (its address and topics; its block range is replaced) in
+/// `range`, in order, in requests of at most [`LOG_CHUNK`] blocks; logs of blocks reorganised
+/// away are dropped.
+pub async fn logs_in_range(
+    client: &dyn L1Client,
+    filter: &Filter,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Vec<Log>> {
+    let (mut from, to) = range.into_inner();
+    let mut logs = Vec::new();
+    while from <= to {
+        let end = to.min(from.saturating_add(LOG_CHUNK - 1));
+        let chunk = filter.clone().from_block(from).to_block(end);
+        logs.extend(client.logs(&chunk).await?.into_iter().filter(|l| !l.removed));
+        if end == u64::MAX {
+            break;
+        }
+        from = end + 1;
+    }
+    Ok(logs)
+}

@@ -19,7 +19,7 @@ use alloy::{
     sol_types::{SolCall, SolConstructor, SolEvent},
 };
 use ply_contracts::{BatchVerifier, PoseidonT3, PoseidonT6, ZkRollup};
-use ply_l1::client::{DynL1Client, TxSender};
+use ply_l1::client::{DynL1Client, TxSender, logs_in_range};
 
 /// The contracts of one zk rollup or validium deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -218,10 +218,10 @@ impl ZkL1 {
     pub async fn verified_batches(&self) -> Result<Vec<VerifiedBatch>> {
         let filter = Filter::new()
             .address(self.rollup)
-            .event_signature(ZkRollup::BatchVerified::SIGNATURE_HASH)
-            .from_block(0u64);
+            .event_signature(ZkRollup::BatchVerified::SIGNATURE_HASH);
+        let head = self.client.block_number().await?;
         let mut batches = Vec::new();
-        for log in self.client.logs(&filter).await?.into_iter().filter(|l| !l.removed) {
+        for log in logs_in_range(self.client.as_ref(), &filter, 0..=head).await? {
             let event = ZkRollup::BatchVerified::decode_log(&log.inner)
                 .map_err(|e| ZkError::Node(format!("a BatchVerified log does not decode: {e}")))?
                 .data;

@@ -318,20 +318,8 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
                 wallet.sender().send_call(contract, call, U256::ZERO).await.map_err(explain)?;
                 println!("switched the contract to exit mode");
             }
-            let account = state.account(index).expect("indexed").clone();
-            let balance = account.balances.get(&0).copied().unwrap_or(0);
-            let slot = state.exit_proof(index, 0)?;
-            let call = ZkRollup::exitCall {
-                accountIndex: index as u32,
-                token: 0,
-                owner: me,
-                pkX: fr_to_u256(slot.public_key.0),
-                pkY: fr_to_u256(slot.public_key.1),
-                nonce: slot.nonce,
-                balance,
-                balanceSiblings: slot.balance_siblings.iter().map(|s| fr_to_u256(*s)).collect(),
-                accountSiblings: slot.account_siblings.iter().map(|s| fr_to_u256(*s)).collect(),
-            };
+            let call = ply_zk::node::l1::exit_call(&state, index, 0)?;
+            let balance = call.balance;
             wallet
                 .sender()
                 .send_call(contract, call.abi_encode(), U256::ZERO)

@@ -290,3 +290,26 @@ pub fn submit_validium_call(witness: &BatchWitness, proof: &Proof, signatures: B
     }
     .abi_encode()
 }
+
+/// The `exit` call that pays account `index`'s balance of `token` in `state` (the state of the
+/// last verified root) to the account's L1 address, with its Merkle proof.
+pub fn exit_call(
+    state: &crate::circuit::ZkState,
+    index: u64,
+    token: u32,
+) -> Result<ZkRollup::exitCall> {
+    let slot = state.exit_proof(index, token)?;
+    let owner = state.account(index).expect("exit_proof checked it").address;
+    let words = |values: &[Fr]| values.iter().map(|v| fr_to_u256(*v)).collect();
+    Ok(ZkRollup::exitCall {
+        accountIndex: index as u32,
+        token: token as u8,
+        owner,
+        pkX: fr_to_u256(slot.public_key.0),
+        pkY: fr_to_u256(slot.public_key.1),
+        nonce: slot.nonce,
+        balance: slot.balance,
+        balanceSiblings: words(&slot.balance_siblings),
+        accountSiblings: words(&slot.account_siblings),
+    })
+}

@@ -28,7 +28,7 @@ use ply_zk::{
     node::{
         DataMode, ZkDeployParams, ZkL1, ZkNode, ZkNodeConfig,
         derive::rebuild,
-        l1::{proof_words, submit_batch_call, submit_validium_call},
+        l1::{exit_call, proof_words, submit_batch_call, submit_validium_call},
         wire::{TxRequest, fr_to_u256},
     },
 };
@@ -238,31 +238,9 @@ impl Rig {
 
         let mut exits = Vec::new();
         for index in 0..state.account_count() {
-            let account = state.account(index).unwrap().clone();
-            for (&token, &balance) in &account.balances {
-                let slot = state.exit_proof(index, token).unwrap();
-                exits.push((
-                    account.address,
-                    ZkRollup::exitCall {
-                        accountIndex: index as u32,
-                        token: token as u8,
-                        owner: account.address,
-                        pkX: fr_to_u256(slot.public_key.0),
-                        pkY: fr_to_u256(slot.public_key.1),
-                        nonce: slot.nonce,
-                        balance,
-                        balanceSiblings: slot
-                            .balance_siblings
-                            .iter()
-                            .map(|s| fr_to_u256(*s))
-                            .collect(),
-                        accountSiblings: slot
-                            .account_siblings
-                            .iter()
-                            .map(|s| fr_to_u256(*s))
-                            .collect(),
-                    },
-                ));
+            let account = state.account(index).unwrap();
+            for &token in account.balances.keys() {
+                exits.push((account.address, exit_call(state, index, token).unwrap()));
             }
         }
         assert!(!exits.is_empty());

@@ -593,21 +593,17 @@ impl BatchWitness {
 }
 
 fn pack_fee(fee: u128) -> PackedAmount {
-    PackedAmount::pack(fee, PackedAmount::FEE_MANTISSA_BITS).expect("checked by note_fee")
+    PackedAmount::pack(fee, PackedAmount::FEE_MANTISSA_BITS).expect("checked by check_debit")
 }
 
-/// Records a fee in its token's slot; refuses fees that do not pack or need one slot too many.
+/// Records a fee (whose packing `ZkState::check_debit` checked) in its token's slot; refuses a
+/// fee that needs one slot too many.
 fn note_fee(
     fee_tokens: &mut Vec<(u32, u128)>,
     slots: usize,
     token: u32,
     fee: u128,
 ) -> std::result::Result<(), String> {
-    if PackedAmount::pack(fee, PackedAmount::FEE_MANTISSA_BITS).is_none() {
-        return Err(format!(
-            "fee {fee} does not pack into a 3-bit mantissa and a decimal exponent"
-        ));
-    }
     if fee == 0 {
         return Ok(());
     }

@@ -488,6 +488,7 @@ pub(crate) async fn start_devnet_families(
         let config = ZkNodeConfig {
             params: DEVNET_PARAMS,
             proving_key: proving_key.clone(),
+            matrices: keys.matrices.clone(),
             contracts,
             mode,
             data_dir: data_dir.join(name),

@@ -1,12 +1,17 @@
 //! Keys on disk: [`KeyStore`] caches development keys per circuit, checked by hash on load;
 //! [`load_keys`] reads keys produced elsewhere (a ceremony).
 
-use super::{CircuitShape, Groth16Error, ProvingKey, Result, VerifyingKey, dev_setup};
+use super::{
+    CircuitShape, ConstraintMatrices, Groth16Error, Proof, ProvingKey, Result, VerifyingKey,
+    dev_setup, prove_with,
+};
 use crate::Fr;
 use alloy::primitives::{B256, keccak256};
 use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_std::rand::{CryptoRng, RngCore};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The first line of every manifest; a new format gets a new version.
 const MANIFEST_VERSION_LINE: &str = "ply groth16 keys v1";
@@ -78,7 +83,8 @@ impl KeyManifest {
     }
 }
 
-/// A proving key, its verifying key and their manifest.
+/// A proving key, its verifying key, their manifest and the constraint matrices of their
+/// circuit: everything a prover needs.
 #[derive(Clone, Debug)]
 pub struct Keys {
     /// The proving key.
@@ -87,6 +93,21 @@ pub struct Keys {
     pub vk: VerifyingKey,
     /// What the store recorded about them.
     pub manifest: KeyManifest,
+    /// The circuit's matrices, built when the keys were loaded (their fingerprint is the
+    /// manifest's).
+    pub matrices: Arc<ConstraintMatrices>,
+}
+
+impl Keys {
+    /// Proves `circuit` (a circuit of these keys' shape) with [`prove_with`]: only its witness
+    /// is synthesized.
+    pub fn prove<C, R>(&self, circuit: C, rng: &mut R) -> Result<Proof>
+    where
+        C: ConstraintSynthesizer<Fr>,
+        R: RngCore + CryptoRng,
+    {
+        prove_with(&self.pk, &self.matrices, circuit, rng)
+    }
 }
 
 /// A directory of development keys, one set per circuit name.
@@ -138,9 +159,10 @@ impl KeyStore {
         )
     }
 
-    /// The keys of circuit `name` if the store has them (checked as [`KeyStore::load`]);
-    /// otherwise runs [`dev_setup`] on `circuit_shape` with `seed`, saves the keys and
-    /// returns them.
+    /// The keys of circuit `name` if the store has them (each file checked against the hash
+    /// in the manifest and validated as it is decoded); otherwise runs [`dev_setup`] on
+    /// `circuit_shape` with `seed`, saves the keys and returns them. Either way the circuit's
+    /// matrices are built once, for [`Keys::prove`].
     ///
     /// Cached keys made for a different circuit than `circuit_shape` (other constraints) are
     /// an error ([`Groth16Error::ShapeMismatch`]), as are corrupt files: nothing is
@@ -149,10 +171,11 @@ impl KeyStore {
     where
         C: ConstraintSynthesizer<Fr> + Clone,
     {
-        let shape = CircuitShape::of(circuit_shape.clone())?;
+        let matrices = Arc::new(ConstraintMatrices::of(circuit_shape.clone())?);
+        let shape = *matrices.shape();
         let (_, _, manifest_path) = self.paths(name);
         if manifest_path.exists() {
-            let keys = self.load(name)?;
+            let keys = self.load(name, matrices)?;
             if keys.manifest.shape != shape {
                 return Err(Groth16Error::ShapeMismatch {
                     path: manifest_path,
@@ -163,12 +186,13 @@ impl KeyStore {
             return Ok(keys);
         }
         let (pk, vk) = dev_setup(circuit_shape, seed)?;
-        self.save(name, pk, vk, shape, seed)
+        self.save(name, pk, vk, matrices, seed)
     }
 
     /// The keys of circuit `name`, each file checked against the hash in the manifest and
-    /// validated as it is decoded (points on the curve and in the right subgroup).
-    pub fn load(&self, name: &str) -> Result<Keys> {
+    /// validated as it is decoded (points on the curve and in the right subgroup), with the
+    /// circuit's `matrices`.
+    fn load(&self, name: &str, matrices: Arc<ConstraintMatrices>) -> Result<Keys> {
         let (pk_path, vk_path, manifest_path) = self.paths(name);
         let text = read(&manifest_path)?;
         let text = String::from_utf8(text).map_err(|_| Groth16Error::BadManifest {
@@ -181,7 +205,7 @@ impl KeyStore {
         if pk.vk != vk {
             return Err(Groth16Error::KeyPairMismatch { pk_path, vk_path });
         }
-        Ok(Keys { pk, vk, manifest })
+        Ok(Keys { pk, vk, manifest, matrices })
     }
 
     fn save(
@@ -189,9 +213,10 @@ impl KeyStore {
         name: &str,
         pk: ProvingKey,
         vk: VerifyingKey,
-        shape: CircuitShape,
+        matrices: Arc<ConstraintMatrices>,
         seed: u64,
     ) -> Result<Keys> {
+        let shape = *matrices.shape();
         let (pk_path, vk_path, manifest_path) = self.paths(name);
         std::fs::create_dir_all(&self.dir).map_err(|source| Groth16Error::Io {
             action: "creating",
@@ -202,7 +227,7 @@ impl KeyStore {
         let vk_keccak256 = write_key(&vk_path, &vk)?;
         let manifest = KeyManifest { seed, shape, pk_keccak256, vk_keccak256 };
         write_atomic(&manifest_path, manifest.to_text().as_bytes())?;
-        Ok(Keys { pk, vk, manifest })
+        Ok(Keys { pk, vk, manifest, matrices })
     }
 }
 

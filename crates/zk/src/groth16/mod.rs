@@ -28,6 +28,7 @@
 
 mod evm;
 mod keys;
+mod matrices;
 mod prove;
 mod toy;
 
@@ -36,17 +37,14 @@ pub use evm::{
     g2_to_words,
 };
 pub use keys::{KeyManifest, KeyStore, Keys, load_keys};
-pub use prove::{ProveProgress, os_rng, prove, prove_many, report_progress_to_stderr};
+pub use matrices::ConstraintMatrices;
+pub use prove::{ProveProgress, os_rng, prove, prove_many, prove_with, report_progress_to_stderr};
 pub use toy::CubeCircuit;
 
 use crate::Fr;
-use alloy::primitives::{B256, keccak256};
+use alloy::primitives::B256;
 use ark_bn254::Bn254;
-use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, R1CS_PREDICATE_LABEL,
-    SynthesisError, SynthesisMode,
-};
-use ark_serialize::CanonicalSerialize;
+use ark_relations::gr1cs::{ConstraintSynthesizer, SynthesisError};
 use ark_std::rand::{SeedableRng, rngs::StdRng};
 use std::path::PathBuf;
 
@@ -140,14 +138,32 @@ pub enum Groth16Error {
     },
     /// A proving key made for another circuit.
     #[error(
-        "the proving key is for a circuit with {key_inputs} public inputs, but this circuit has \
-         {circuit_inputs}: load the keys made for this circuit"
+        "the proving key is for a circuit with {key_inputs} public inputs and {key_variables} \
+         variables, but this circuit has {circuit_inputs} and {circuit_variables}: load the keys \
+         made for this circuit"
     )]
     WrongProvingKey {
         /// The public inputs of the key's circuit.
         key_inputs: usize,
+        /// The variables of the key's circuit (the constant 1, inputs and witnesses).
+        key_variables: usize,
         /// The public inputs of the circuit given.
         circuit_inputs: usize,
+        /// The variables of the circuit given.
+        circuit_variables: usize,
+    },
+    /// Constraint matrices built from another circuit than the one being proven.
+    #[error(
+        "the constraint matrices are of a circuit with {shape}, but this circuit has \
+         {circuit_inputs} public inputs and {circuit_witnesses} witnesses"
+    )]
+    WrongMatrices {
+        /// The public inputs of the circuit given.
+        circuit_inputs: usize,
+        /// The witnesses of the circuit given.
+        circuit_witnesses: usize,
+        /// The shape the matrices were built from.
+        shape: Box<CircuitShape>,
     },
     /// A proving thread panicked.
     #[error("the thread proving circuit {index} panicked")]
@@ -189,34 +205,7 @@ impl CircuitShape {
     /// Synthesizes `circuit` in setup mode (no witness needed) and measures it, as the
     /// Groth16 generator sees it.
     pub fn of<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Self> {
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        cs.set_optimization_goal(OptimizationGoal::Constraints);
-        cs.set_mode(SynthesisMode::Setup);
-        circuit.generate_constraints(cs.clone())?;
-        cs.finalize();
-        let matrices = cs.to_matrices()?;
-        let mut bytes = Vec::new();
-        for count in [cs.num_constraints(), cs.num_instance_variables(), cs.num_witness_variables()]
-        {
-            bytes.extend_from_slice(&(count as u64).to_le_bytes());
-        }
-        for matrix in matrices.get(R1CS_PREDICATE_LABEL).into_iter().flatten() {
-            for row in matrix {
-                bytes.extend_from_slice(&u64::MAX.to_le_bytes()); // row separator
-                for (coefficient, column) in row {
-                    bytes.extend_from_slice(&(*column as u64).to_le_bytes());
-                    coefficient
-                        .serialize_compressed(&mut bytes)
-                        .expect("a field element serializes into a Vec");
-                }
-            }
-        }
-        Ok(Self {
-            constraints: cs.num_constraints(),
-            public_inputs: cs.num_instance_variables() - 1,
-            witnesses: cs.num_witness_variables(),
-            fingerprint: keccak256(&bytes),
-        })
+        Ok(*ConstraintMatrices::of(circuit)?.shape())
     }
 }
 

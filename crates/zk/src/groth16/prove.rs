@@ -1,18 +1,19 @@
-//! Proving: one proof ([`prove`]) or many on a pool of threads ([`prove_many`]), with a
-//! progress hook.
+//! Proving: one proof ([`prove`], [`prove_with`] the circuit's matrices built beforehand) or
+//! many on a pool of threads ([`prove_many`]), with a progress hook.
 
+use super::matrices::{ConstraintMatrices, new_constraint_system};
 use super::{Engine, Groth16Error, Proof, ProvingKey, Result};
 use crate::Fr;
 use ark_ff::UniformRand;
-use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, R1CS_PREDICATE_LABEL,
-    SynthesisError, SynthesisMode,
-};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisMode};
 use ark_std::rand::{CryptoRng, RngCore, SeedableRng, rngs::StdRng};
 use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
-/// Proves that `circuit`'s witness satisfies it, under `pk`.
+/// Proves that `circuit`'s witness satisfies it, under `pk`: a one-off proof, which also
+/// builds the circuit's matrices. To prove many witnesses of one circuit, build its
+/// [`ConstraintMatrices`] once and use [`prove_with`] (what [`Keys::prove`](super::Keys::prove)
+/// does): it skips that work, which costs more than the proof itself on large circuits.
 ///
 /// The witness is checked first: a witness that does not satisfy the circuit is refused with
 /// [`Groth16Error::Unsatisfied`], naming the first constraint it breaks, instead of yielding a
@@ -24,35 +25,76 @@ where
     C: ConstraintSynthesizer<Fr>,
     R: RngCore + CryptoRng,
 {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Prove { construct_matrices: true, generate_lc_assignments: false });
+    let cs = new_constraint_system(SynthesisMode::Prove {
+        construct_matrices: true,
+        generate_lc_assignments: false,
+    });
     circuit.generate_constraints(cs.clone())?;
-    cs.finalize();
-    if !cs.is_satisfied()? {
-        let constraint = cs.which_is_unsatisfied()?.unwrap_or_else(|| "unknown".to_owned());
-        return Err(Groth16Error::Unsatisfied { constraint });
-    }
+    let matrices = ConstraintMatrices::of_synthesized(&cs)?;
+    prove_assignment(pk, &matrices, &cs, rng)
+}
+
+/// Proves that `circuit`'s witness satisfies it, under `pk`, with the circuit's `matrices`
+/// built beforehand ([`ConstraintMatrices::of`]): the circuit is synthesized for its witness
+/// only. The witness is checked against `matrices` as [`prove`] checks it.
+pub fn prove_with<C, R>(
+    pk: &ProvingKey,
+    matrices: &ConstraintMatrices,
+    circuit: C,
+    rng: &mut R,
+) -> Result<Proof>
+where
+    C: ConstraintSynthesizer<Fr>,
+    R: RngCore + CryptoRng,
+{
+    let cs = new_constraint_system(SynthesisMode::Prove {
+        construct_matrices: false,
+        generate_lc_assignments: false,
+    });
+    circuit.generate_constraints(cs.clone())?;
+    prove_assignment(pk, matrices, &cs, rng)
+}
+
+/// The proof of the assignment synthesized in `cs`, once it is checked against `matrices` and
+/// `pk` is checked to be a key of the same circuit.
+fn prove_assignment<R: RngCore + CryptoRng>(
+    pk: &ProvingKey,
+    matrices: &ConstraintMatrices,
+    cs: &ConstraintSystemRef<Fr>,
+    rng: &mut R,
+) -> Result<Proof> {
+    let shape = matrices.shape();
     let num_inputs = cs.num_instance_variables();
-    if num_inputs != pk.vk.gamma_abc_g1.len() {
+    let variables = num_inputs + cs.num_witness_variables();
+    if num_inputs != shape.public_inputs + 1 || cs.num_witness_variables() != shape.witnesses {
+        return Err(Groth16Error::WrongMatrices {
+            circuit_inputs: num_inputs - 1,
+            circuit_witnesses: cs.num_witness_variables(),
+            shape: Box::new(*shape),
+        });
+    }
+    if num_inputs != pk.vk.gamma_abc_g1.len() || variables != pk.a_query.len() {
         // A proving key for another circuit: arkworks would index out of bounds.
         return Err(Groth16Error::WrongProvingKey {
             key_inputs: pk.vk.gamma_abc_g1.len().saturating_sub(1),
+            key_variables: pk.a_query.len(),
             circuit_inputs: num_inputs - 1,
+            circuit_variables: variables,
         });
     }
-    let matrices = cs.to_matrices()?;
-    let matrices = matrices.get(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::MissingCS)?;
     let full_assignment = [cs.instance_assignment()?, cs.witness_assignment()?].concat();
+    if let Some(row) = matrices.first_unsatisfied(&full_assignment) {
+        return Err(Groth16Error::Unsatisfied { constraint: format!("row {row}") });
+    }
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
     Ok(Engine::create_proof_with_reduction_and_matrices(
         pk,
         r,
         s,
-        matrices,
+        matrices.abc(),
         num_inputs,
-        cs.num_constraints(),
+        shape.constraints,
         &full_assignment,
     )?)
 }
@@ -93,10 +135,11 @@ pub fn report_progress_to_stderr(progress: ProveProgress) {
 ///
 /// Each proof gets its own RNG, seeded from `rng` in the order of `circuits` before any
 /// thread starts, so a seeded `rng` gives the same proofs whatever the scheduling. If any
-/// circuit is refused (see [`prove`]), the others are still proven (and reported), and the
+/// circuit is refused (see [`prove_with`]), the others are still proven (and reported), and the
 /// error of the first refused circuit is returned.
 pub fn prove_many<C, R>(
     pk: &ProvingKey,
+    matrices: &ConstraintMatrices,
     circuits: Vec<C>,
     threads: usize,
     rng: &mut R,
@@ -131,7 +174,7 @@ where
                         };
                         let start = Instant::now();
                         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            prove(pk, circuit, &mut job_rng)
+                            prove_with(pk, matrices, circuit, &mut job_rng)
                         }))
                         .unwrap_or(Err(Groth16Error::ProverPanicked { index }));
                         let ok = result.is_ok();

@@ -70,6 +70,8 @@ pub struct ZkNodeConfig {
     pub params: BatchParams,
     /// The proving key of that shape.
     pub proving_key: Arc<ProvingKey>,
+    /// The batch circuit's constraint matrices (built once: see [`groth16::prove_with`]).
+    pub matrices: Arc<groth16::ConstraintMatrices>,
     /// The deployment.
     pub contracts: ZkContracts,
     /// Rollup or validium.
@@ -282,17 +284,19 @@ async fn prove_and_submit(
     number: u64,
     witness: &BatchWitness,
 ) -> Result<B256> {
-    let pk = config.proving_key.clone();
+    let (pk, matrices) = (config.proving_key.clone(), config.matrices.clone());
     let circuit = witness.circuit.clone();
     let started = Instant::now();
     let proof = tokio::task::spawn_blocking(move || {
-        groth16::prove(&pk, circuit.clone(), &mut groth16::os_rng()).map_err(|e| match e {
-            // Name the slot (the transaction) whose constraints fail.
-            groth16::Groth16Error::Unsatisfied { .. } => match circuit.check() {
-                Err(named) => ZkError::Circuit(named),
-                Ok(_) => ZkError::Groth16(e),
-            },
-            other => ZkError::Groth16(other),
+        groth16::prove_with(&pk, &matrices, circuit.clone(), &mut groth16::os_rng()).map_err(|e| {
+            match e {
+                // Name the slot (the transaction) whose constraints fail.
+                groth16::Groth16Error::Unsatisfied { .. } => match circuit.check() {
+                    Err(named) => ZkError::Circuit(named),
+                    Ok(_) => ZkError::Groth16(e),
+                },
+                other => ZkError::Groth16(other),
+            }
         })
     })
     .await

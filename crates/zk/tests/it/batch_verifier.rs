@@ -15,7 +15,7 @@ use ply_zk::circuit::{
     BatchParams, BatchWitness, ZkDeposit, ZkOperation, ZkState, ZkTransfer, ZkWithdrawal,
 };
 use ply_zk::eddsa::SecretKey;
-use ply_zk::groth16::{self, CircuitShape, EvmProof, ProvingKey, VerifyingKey};
+use ply_zk::groth16::{self, ConstraintMatrices, EvmProof, ProvingKey, VerifyingKey};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -62,11 +62,20 @@ fn genesis() -> ZkState {
 /// The cache is the proving key uncompressed and unchecked (a trusted file of this test's own
 /// making): `KeyStore`'s compressed, validated keys take longer to load at this size (about
 /// 300,000 constraints) than the setup itself.
+/// The test batch circuit's constraint matrices, built once per test binary.
+pub(crate) fn batch_matrices() -> &'static Arc<ConstraintMatrices> {
+    static MATRICES: OnceLock<Arc<ConstraintMatrices>> = OnceLock::new();
+    MATRICES.get_or_init(|| {
+        let circuit = BatchWitness::build(&mut genesis(), &BATCH_PARAMS, &[]).unwrap().circuit;
+        Arc::new(ConstraintMatrices::of(circuit).unwrap())
+    })
+}
+
 pub(crate) fn batch_keys() -> &'static (ProvingKey, VerifyingKey) {
     static KEYS: OnceLock<(ProvingKey, VerifyingKey)> = OnceLock::new();
     KEYS.get_or_init(|| {
         let circuit = BatchWitness::build(&mut genesis(), &BATCH_PARAMS, &[]).unwrap().circuit;
-        let shape = CircuitShape::of(circuit.clone()).unwrap();
+        let shape = batch_matrices().shape();
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ply-zk-batch-keys");
         let path = dir.join(format!("{}-{BATCH_SEED}.pk", shape.fingerprint));
         if let Ok(bytes) = std::fs::read(&path)
@@ -163,9 +172,20 @@ async fn a_proven_batch_verifies_on_the_embedded_l1() {
     witness.circuit.check().expect("the witness satisfies the circuit");
 
     let started = std::time::Instant::now();
-    let proof = groth16::prove(pk, witness.circuit.clone(), &mut StdRng::seed_from_u64(PROOF_SEED))
-        .unwrap();
+    let proof = groth16::prove_with(
+        pk,
+        batch_matrices(),
+        witness.circuit.clone(),
+        &mut StdRng::seed_from_u64(PROOF_SEED),
+    )
+    .unwrap();
     eprintln!("proved the batch in {:?}", started.elapsed());
+    // A tampered witness is refused by the check against the matrices, before any proving.
+    let mut lie = witness.circuit.clone();
+    lie.transfers[0].sender.nonce += 1;
+    let err =
+        groth16::prove_with(pk, batch_matrices(), lie, &mut StdRng::seed_from_u64(1)).unwrap_err();
+    assert!(matches!(err, groth16::Groth16Error::Unsatisfied { .. }), "{err}");
     assert!(groth16::verify(vk, &[witness.commitment], &proof), "verifies natively");
     let wrong = witness.commitment + ply_zk::Fr::from(1u64);
     assert!(!groth16::verify(vk, &[wrong], &proof));

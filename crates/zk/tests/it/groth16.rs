@@ -13,8 +13,8 @@ use ply_l1::client::{DynL1Client, EmbeddedClient, TxSender};
 use ply_l1::{chain::ChainConfig, node::Node};
 use ply_zk::Fr;
 use ply_zk::groth16::{
-    self, CircuitShape, CubeCircuit, EvmProof, Groth16Error, KeyStore, Proof, ProveProgress,
-    VerifyingKey,
+    self, CircuitShape, ConstraintMatrices, CubeCircuit, EvmProof, Groth16Error, KeyStore, Proof,
+    ProveProgress, VerifyingKey,
 };
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -108,23 +108,56 @@ fn a_witness_that_does_not_satisfy_the_circuit_is_refused() {
         groth16::prove(&empty_pk, CubeCircuit::new(Fr::from(2u64)), &mut StdRng::seed_from_u64(1))
             .unwrap_err();
     assert!(
-        matches!(err, Groth16Error::WrongProvingKey { key_inputs: 0, circuit_inputs: 1 }),
+        matches!(err, Groth16Error::WrongProvingKey { key_inputs: 0, circuit_inputs: 1, .. }),
         "{err}"
     );
 }
 
 #[test]
+fn proving_with_prebuilt_matrices_gives_the_one_off_proof() {
+    let (pk, vk) = toy_keys();
+    let matrices = ConstraintMatrices::of(CubeCircuit::shape()).unwrap();
+    assert_eq!(*matrices.shape(), CircuitShape::of(CubeCircuit::shape()).unwrap());
+    let circuit = CubeCircuit::new(Fr::from(TOY_X));
+    let fast = groth16::prove_with(&pk, &matrices, circuit, &mut StdRng::seed_from_u64(3)).unwrap();
+    let one_off = groth16::prove(&pk, circuit, &mut StdRng::seed_from_u64(3)).unwrap();
+    assert_eq!(fast, one_off, "the same witness and randomness give the same proof");
+    assert!(groth16::verify(&vk, &circuit.public_inputs(), &fast));
+
+    // The witness is checked against the matrices.
+    let lie = CubeCircuit { x: Some(Fr::from(3u64)), y: Some(Fr::from(36u64)) };
+    let err = groth16::prove_with(&pk, &matrices, lie, &mut StdRng::seed_from_u64(1)).unwrap_err();
+    assert!(matches!(err, Groth16Error::Unsatisfied { .. }), "{err}");
+    // Matrices of another circuit, or a key of another circuit: refused, not a panic.
+    let square = ConstraintMatrices::of(SquareCircuit::default()).unwrap();
+    let err =
+        groth16::prove_with(&pk, &square, circuit, &mut StdRng::seed_from_u64(1)).unwrap_err();
+    assert!(matches!(err, Groth16Error::WrongMatrices { .. }), "{err}");
+    let (square_pk, _) = groth16::dev_setup(SquareCircuit::default(), 1).unwrap();
+    let err = groth16::prove_with(&square_pk, &matrices, circuit, &mut StdRng::seed_from_u64(1))
+        .unwrap_err();
+    assert!(matches!(err, Groth16Error::WrongProvingKey { .. }), "{err}");
+}
+
+#[test]
 fn prove_many_proves_in_parallel_in_order_and_reports_progress() {
     let (pk, vk) = toy_keys();
+    let matrices = ConstraintMatrices::of(CubeCircuit::shape()).unwrap();
     let circuits: Vec<_> = (1..=6u64).map(|x| CubeCircuit::new(Fr::from(x))).collect();
     let seen = Mutex::new(Vec::<ProveProgress>::new());
     let hook = |p: ProveProgress| {
         groth16::report_progress_to_stderr(p);
         seen.lock().unwrap().push(p);
     };
-    let proofs =
-        groth16::prove_many(&pk, circuits.clone(), 3, &mut StdRng::seed_from_u64(9), &hook)
-            .unwrap();
+    let proofs = groth16::prove_many(
+        &pk,
+        &matrices,
+        circuits.clone(),
+        3,
+        &mut StdRng::seed_from_u64(9),
+        &hook,
+    )
+    .unwrap();
     assert_eq!(proofs.len(), 6);
     for (circuit, proof) in circuits.iter().zip(&proofs) {
         assert!(groth16::verify(&vk, &circuit.public_inputs(), proof));
@@ -140,21 +173,28 @@ fn prove_many_proves_in_parallel_in_order_and_reports_progress() {
     assert!(seen.iter().all(|p| p.ok && p.total == 6));
 
     // A seeded RNG gives the same proofs whatever the scheduling.
-    let again =
-        groth16::prove_many(&pk, circuits.clone(), 1, &mut StdRng::seed_from_u64(9), &|_| {})
-            .unwrap();
+    let again = groth16::prove_many(
+        &pk,
+        &matrices,
+        circuits.clone(),
+        1,
+        &mut StdRng::seed_from_u64(9),
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!(proofs, again);
 
     // One bad witness: the others are still proven, and the first error is returned.
     let mut with_lie = circuits;
     with_lie[4].y = Some(Fr::from(1u64));
     let failures = Mutex::new(Vec::new());
-    let err = groth16::prove_many(&pk, with_lie, 2, &mut StdRng::seed_from_u64(9), &|p| {
-        if !p.ok {
-            failures.lock().unwrap().push(p.index);
-        }
-    })
-    .unwrap_err();
+    let err =
+        groth16::prove_many(&pk, &matrices, with_lie, 2, &mut StdRng::seed_from_u64(9), &|p| {
+            if !p.ok {
+                failures.lock().unwrap().push(p.index);
+            }
+        })
+        .unwrap_err();
     assert!(matches!(err, Groth16Error::Unsatisfied { .. }), "{err}");
     assert_eq!(failures.into_inner().unwrap(), vec![4]);
 }
@@ -179,6 +219,9 @@ fn the_key_store_caches_keys_and_checks_them_by_hash() {
     let loaded = store.load_or_setup("toy", CubeCircuit::shape(), TOY_SEED + 1).unwrap();
     assert_eq!(loaded.vk, keys.vk);
     assert_eq!(loaded.pk, keys.pk);
+    let circuit = CubeCircuit::new(Fr::from(TOY_X));
+    let proof = loaded.prove(circuit, &mut StdRng::seed_from_u64(1)).unwrap();
+    assert!(groth16::verify(&loaded.vk, &circuit.public_inputs(), &proof));
 
     // The files are plain arkworks keys: load_keys reads them as keys from elsewhere.
     let (pk, vk) = groth16::load_keys(&pk_path, &vk_path).unwrap();
@@ -200,7 +243,7 @@ fn the_key_store_caches_keys_and_checks_them_by_hash() {
     let mut bad = good.clone();
     bad[10] ^= 1;
     std::fs::write(&vk_path, &bad).unwrap();
-    let err = store.load("toy").unwrap_err();
+    let err = store.load_or_setup("toy", CubeCircuit::shape(), TOY_SEED).unwrap_err();
     assert!(matches!(err, Groth16Error::HashMismatch { .. }), "{err}");
     assert!(err.to_string().contains("corrupt"), "{err}");
     // ... and, without a manifest to check against, an invalid key.
@@ -213,15 +256,15 @@ fn the_key_store_caches_keys_and_checks_them_by_hash() {
     let err = groth16::load_keys(&pk_path, &vk_path).unwrap_err();
     assert!(matches!(err, Groth16Error::BadKey { .. }), "{err}");
     std::fs::write(&vk_path, &good).unwrap();
-    store.load("toy").unwrap();
+    store.load_or_setup("toy", CubeCircuit::shape(), TOY_SEED).unwrap();
 
     // A manifest of another version, or a missing file, is an error too.
     std::fs::write(&manifest_path, manifest.replace("v1", "v9")).unwrap();
-    let err = store.load("toy").unwrap_err();
+    let err = store.load_or_setup("toy", CubeCircuit::shape(), TOY_SEED).unwrap_err();
     assert!(matches!(err, Groth16Error::BadManifest { .. }), "{err}");
     std::fs::write(&manifest_path, &manifest).unwrap();
     std::fs::remove_file(&pk_path).unwrap();
-    let err = store.load("toy").unwrap_err();
+    let err = store.load_or_setup("toy", CubeCircuit::shape(), TOY_SEED).unwrap_err();
     assert!(matches!(err, Groth16Error::Io { .. }), "{err}");
 }
 

@@ -5,7 +5,7 @@
 //! from the committee); bad proofs, bad data and bad committee signatures reverted; and the
 //! escape hatch: exit mode once a deposit is overdue, every balance paid out exactly once.
 
-use crate::batch_verifier::{BATCH_PARAMS, batch_keys, key};
+use crate::batch_verifier::{BATCH_PARAMS, batch_keys, batch_matrices, key};
 use alloy::{
     eips::BlockId,
     primitives::{Address, B256, Bytes, U256},
@@ -143,6 +143,7 @@ async fn rig(l1: TestL1, committee: Vec<DacClient>, threshold: usize) -> Rig {
     let config = ZkNodeConfig {
         params: BATCH_PARAMS,
         proving_key: Arc::new(pk.clone()),
+        matrices: batch_matrices().clone(),
         contracts,
         mode,
         data_dir: dir.path().to_owned(),
@@ -205,9 +206,13 @@ impl Rig {
     fn empty_batch(state: &ZkState) -> (BatchWitness, groth16::Proof) {
         let mut state = state.clone();
         let witness = BatchWitness::build(&mut state, &BATCH_PARAMS, &[]).unwrap();
-        let proof =
-            groth16::prove(&batch_keys().0, witness.circuit.clone(), &mut StdRng::seed_from_u64(5))
-                .unwrap();
+        let proof = groth16::prove_with(
+            &batch_keys().0,
+            batch_matrices(),
+            witness.circuit.clone(),
+            &mut StdRng::seed_from_u64(5),
+        )
+        .unwrap();
         (witness, proof)
     }
 

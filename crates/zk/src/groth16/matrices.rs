@@ -1,0 +1,106 @@
+//! [`ConstraintMatrices`]: a circuit's R1CS matrices, synthesized once without a witness, so
+//! that each proof only computes its witness.
+//!
+//! Synthesizing a circuit with its constraints (building every linear combination, inlining
+//! them, laying out the matrices) and checking a witness against arkworks' own constraint
+//! system cost several times the Groth16 prover's own work on the batch circuit. Neither
+//! depends on the witness: the matrices are the same for every batch of a shape. So they are
+//! built once per process, and a proof synthesizes its circuit in arkworks' witness-only mode
+//! and checks the assignment against these matrices, row by row in parallel.
+
+use super::{CircuitShape, Result};
+use crate::Fr;
+use alloy::primitives::keccak256;
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, Matrix, OptimizationGoal,
+    R1CS_PREDICATE_LABEL, SynthesisError, SynthesisMode,
+};
+use ark_serialize::CanonicalSerialize;
+use rayon::prelude::*;
+
+/// The R1CS matrices `A`, `B`, `C` of a circuit and its [`CircuitShape`]: an assignment `z`
+/// (the constant 1, the public inputs, then the witnesses) satisfies the circuit when
+/// `(A·z)ᵢ · (B·z)ᵢ = (C·z)ᵢ` for every row `i`.
+#[derive(Clone, Debug)]
+pub struct ConstraintMatrices {
+    shape: CircuitShape,
+    /// `[A, B, C]`, one sparse row of `(coefficient, column)` per constraint: the layout
+    /// `ark_groth16` takes.
+    abc: Vec<Matrix<Fr>>,
+}
+
+impl ConstraintMatrices {
+    /// Synthesizes `circuit` in setup mode (its witness values are not used) and lays out its
+    /// matrices, as the Groth16 generator sees them.
+    pub fn of<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Self> {
+        let cs = new_constraint_system(SynthesisMode::Setup);
+        circuit.generate_constraints(cs.clone())?;
+        Self::of_synthesized(&cs)
+    }
+
+    /// The matrices of a constraint system synthesized with its constraints (setup mode, or
+    /// prove mode with `construct_matrices`).
+    pub(super) fn of_synthesized(cs: &ConstraintSystemRef<Fr>) -> Result<Self> {
+        cs.finalize();
+        let abc =
+            cs.to_matrices()?.remove(R1CS_PREDICATE_LABEL).ok_or(SynthesisError::MissingCS)?;
+        let shape = CircuitShape {
+            constraints: cs.num_constraints(),
+            public_inputs: cs.num_instance_variables() - 1,
+            witnesses: cs.num_witness_variables(),
+            fingerprint: fingerprint(cs, &abc),
+        };
+        Ok(Self { shape, abc })
+    }
+
+    /// The circuit's size and fingerprint.
+    pub fn shape(&self) -> &CircuitShape {
+        &self.shape
+    }
+
+    /// `[A, B, C]`.
+    pub(super) fn abc(&self) -> &[Matrix<Fr>] {
+        &self.abc
+    }
+
+    /// The first row that the full assignment `z` (the constant 1, the public inputs, the
+    /// witnesses) does not satisfy, if any. `z` must have one value per column.
+    pub fn first_unsatisfied(&self, z: &[Fr]) -> Option<usize> {
+        let dot = |row: &[(Fr, usize)]| -> Fr {
+            row.iter().map(|(coefficient, column)| *coefficient * z[*column]).sum()
+        };
+        let [a, b, c] = &self.abc[..] else { return Some(0) };
+        (0..self.shape.constraints)
+            .into_par_iter()
+            .find_first(|&i| dot(&a[i]) * dot(&b[i]) != dot(&c[i]))
+    }
+}
+
+/// An empty constraint system in `mode`, optimized for the fewest constraints (what Groth16
+/// wants: additions are free).
+pub(super) fn new_constraint_system(mode: SynthesisMode) -> ConstraintSystemRef<Fr> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(mode);
+    cs
+}
+
+/// Keccak-256 of the counts and of every matrix entry's column and coefficient, in order.
+fn fingerprint(cs: &ConstraintSystemRef<Fr>, abc: &[Matrix<Fr>]) -> alloy::primitives::B256 {
+    let mut bytes = Vec::new();
+    for count in [cs.num_constraints(), cs.num_instance_variables(), cs.num_witness_variables()] {
+        bytes.extend_from_slice(&(count as u64).to_le_bytes());
+    }
+    for matrix in abc {
+        for row in matrix {
+            bytes.extend_from_slice(&u64::MAX.to_le_bytes()); // row separator
+            for (coefficient, column) in row {
+                bytes.extend_from_slice(&(*column as u64).to_le_bytes());
+                coefficient
+                    .serialize_compressed(&mut bytes)
+                    .expect("a field element serializes into a Vec");
+            }
+        }
+    }
+    keccak256(&bytes)
+}

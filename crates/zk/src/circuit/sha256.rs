@@ -1,7 +1,9 @@
 //! SHA-256 (FIPS 180-4), natively ([`sha256`]) and in-circuit ([`constraints::sha256_var`]).
 //!
 //! The batch commitment is hashed with SHA-256 because L1 recomputes it for a few hundred gas;
-//! in-circuit it costs about 30,000 constraints per 64-byte block. Written here over
+//! in-circuit it costs about 26,500 constraints per 64-byte block (the count of the
+//! well-known R1CS SHA-256 circuits: one constraint a bit for `ch`, two for `maj` and for each
+//! three-way XOR, and one decomposition per addition). Written here over
 //! [`UInt32`](ark_r1cs_std::uint32::UInt32) because `ark-crypto-primitives` (which has a
 //! SHA-256 gadget) is not a dependency of this workspace.
 
@@ -88,6 +90,30 @@ pub(crate) mod constraints {
         Word::from_bits_le(&bits)
     }
 
+    /// `ch(e, f, g) = (e ∧ f) ⊕ (¬e ∧ g)`: `f` where `e` is set, else `g`; one constraint a bit.
+    fn ch(e: &Word, f: &Word, g: &Word) -> Result<Word, SynthesisError> {
+        bitwise(e, f, g, |e, f, g| e.select(f, g))
+    }
+
+    /// `maj(a, b, c)`, the majority of each bit: `c` where `a` and `b` differ, else `a`; two
+    /// constraints a bit.
+    fn maj(a: &Word, b: &Word, c: &Word) -> Result<Word, SynthesisError> {
+        bitwise(a, b, c, |a, b, c| (a ^ b).select(c, a))
+    }
+
+    /// The word whose bit `i` is `op` of bit `i` of `x`, `y` and `z`.
+    fn bitwise(
+        x: &Word,
+        y: &Word,
+        z: &Word,
+        op: impl Fn(&Boolean<Fr>, &Boolean<Fr>, &Boolean<Fr>) -> Result<Boolean<Fr>, SynthesisError>,
+    ) -> Result<Word, SynthesisError> {
+        let bits = (0..32)
+            .map(|i| op(&x.bits[i], &y.bits[i], &z.bits[i]))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Word::from_bits_le(&bits))
+    }
+
     /// The 32 big-endian bits of a word of the message as a word.
     fn word_from_be_bits(bits: &[Boolean<Fr>]) -> Word {
         let le: Vec<Boolean<Fr>> = bits.iter().rev().cloned().collect();
@@ -121,20 +147,12 @@ pub(crate) mod constraints {
                 let [a, b, c, d, e, f, g, hh] =
                     [&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]];
                 let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-                // ch = (e & f) ^ (!e & g) = g ^ (e & (f ^ g)): two constraints a bit.
-                let ch = g ^ (e & (f ^ g));
                 let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-                // maj = (a & b) ^ (c & (a ^ b)).
-                let maj = (a & b) ^ (c & (a ^ b));
-                let t1 = Word::wrapping_add_many(&[
-                    hh.clone(),
-                    s1,
-                    ch,
-                    Word::constant(K[i]),
-                    w[i].clone(),
-                ])?;
-                let new_e = Word::wrapping_add_many(&[d.clone(), t1.clone()])?;
-                let new_a = Word::wrapping_add_many(&[t1, s0, maj])?;
+                // T1 = h + Σ1 + ch + K + w; e' = d + T1 and a' = T1 + Σ0 + maj, each summed
+                // in one addition (T1 is never decomposed into bits on its own).
+                let t1 = [hh.clone(), s1, ch(e, f, g)?, Word::constant(K[i]), w[i].clone()];
+                let new_e = Word::wrapping_add_many(&[&t1[..], std::slice::from_ref(d)].concat())?;
+                let new_a = Word::wrapping_add_many(&[&t1[..], &[s0, maj(a, b, c)?]].concat())?;
                 v = vec![
                     new_a,
                     a.clone(),

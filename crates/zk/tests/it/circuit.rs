@@ -111,6 +111,11 @@ fn sha256_matches_known_vectors_and_the_gadget_matches_native() {
             .collect();
         assert_eq!(bytes, sha256(&data), "length {len}");
         assert!(cs.is_satisfied().unwrap());
+        if len == 55 {
+            // One block: the count of the well-known R1CS SHA-256 circuits (about 26,000).
+            let constraints = cs.num_constraints();
+            assert!(constraints < 26_500, "{constraints} constraints for one block");
+        }
     }
 }
 

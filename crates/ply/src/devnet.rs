@@ -203,7 +203,15 @@ pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
     let zk = if args.no_zk {
         None
     } else {
-        Some(crate::zk::start_devnet_families(&client, args.zk_keys.clone(), &data_dir).await?)
+        Some(
+            crate::zk::start_devnet_families(
+                &client,
+                args.zk_keys.clone(),
+                &data_dir,
+                deployment.test_token,
+            )
+            .await?,
+        )
     };
 
     println!("ply devnet");
@@ -217,7 +225,7 @@ pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
     println!("  Bridge         {}", deployment.rollup.bridge);
     println!("  Rollup         {}", deployment.rollup.rollup);
     println!(
-        "  TestToken      {} (L2 token 1, minted to every dev account)",
+        "  TestToken      {} (token 1 on every L2, minted to every dev account)",
         deployment.test_token
     );
     println!("  MessageInbox   {}", deployment.message_inbox);

@@ -10,7 +10,7 @@ use alloy::{
 };
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, bail};
-use ply_contracts::ZkRollup;
+use ply_contracts::{TestToken, ZkRollup};
 use ply_l1::client::{DynL1Client, RpcClient, TxSender};
 use ply_zk::{
     circuit::{BatchParams, ZkOperation, ZkTransfer, ZkWithdrawal},
@@ -94,31 +94,45 @@ enum ZkCommand {
         #[arg(long, default_value_t = DEVNET_PARAMS.withdrawals)]
         withdrawals: usize,
     },
-    /// Deposit ETH from L1 to your L2 account (created with your L2 key).
+    /// Deposit ETH (or a registered ERC-20 with --token) from L1 to your L2 account (created
+    /// with your L2 key).
     Deposit {
-        /// Amount in ether, e.g. 1.5.
+        /// Amount in whole units (ether, or the token with 18 decimals), e.g. 1.5.
         amount: String,
+        /// ERC-20 address on L1 (ETH if omitted); approved for the contract first.
+        #[arg(long)]
+        token: Option<Address>,
     },
-    /// Transfer ETH on L2 to an account (by its L1 address).
+    /// Transfer on L2 to an account (by its L1 address).
     Transfer {
         /// Recipient.
         to: Address,
-        /// Amount in ether (at most 6 significant digits: amounts are packed in 3 bytes).
+        /// Amount in whole units (at most 6 significant digits: amounts are packed in 3 bytes).
         amount: String,
-        /// Fee in ether (one significant digit).
+        /// Token id on L2 (0 = ETH; `ZkRollup.tokenId(erc20)` for an ERC-20).
+        #[arg(long, default_value_t = 0)]
+        token: u8,
+        /// Fee in whole units of the same token (one significant digit).
         #[arg(long, default_value = "0")]
         fee: String,
     },
-    /// Withdraw ETH to your L1 address (released when its batch is verified).
+    /// Withdraw to your L1 address (released when its batch is verified).
     Withdraw {
-        /// Amount in ether.
+        /// Amount in whole units.
         amount: String,
-        /// Fee in ether (one significant digit).
+        /// Token id on L2 (0 = ETH).
+        #[arg(long, default_value_t = 0)]
+        token: u8,
+        /// Fee in whole units of the same token (one significant digit).
         #[arg(long, default_value = "0")]
         fee: String,
     },
-    /// Claim your released withdrawals (and exits) on L1.
-    Claim,
+    /// Claim your released withdrawals (and exits) of a token on L1.
+    Claim {
+        /// Token id on L2 (0 = ETH).
+        #[arg(long, default_value_t = 0)]
+        token: u8,
+    },
     /// An account's L2 balances and nonce.
     Balance {
         /// The account (the signer if omitted).
@@ -131,11 +145,15 @@ enum ZkCommand {
         tx: Option<B256>,
     },
     /// Without the operator: rebuild the state from L1 (and the committee of a validium),
-    /// switch the contract to exit mode if a deposit is overdue, and exit your ETH balance.
+    /// switch the contract to exit mode if a deposit is overdue, and exit your balance of a
+    /// token.
     Exit {
         /// The ZkRollup contract.
         #[arg(long)]
         contract: Address,
+        /// Token id on L2 (0 = ETH).
+        #[arg(long, default_value_t = 0)]
+        token: u8,
         /// Committee members to read a validium's data from (JSON-RPC URLs).
         #[arg(long = "dac", value_name = "URL")]
         dac: Vec<String>,
@@ -230,20 +248,38 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
     let me = wallet.signer.address();
     match args.command {
         ZkCommand::Setup { .. } => unreachable!("handled above"),
-        ZkCommand::Deposit { amount } => {
+        ZkCommand::Deposit { amount, token } => {
             let status = wallet.status().await?;
             let pk = wallet.key.public_key();
-            let call =
-                ZkRollup::depositEthCall { pkX: fr_to_u256(pk.0.x), pkY: fr_to_u256(pk.0.y) };
+            let (pk_x, pk_y) = (fr_to_u256(pk.0.x), fr_to_u256(pk.0.y));
             let amount = parse_ether(&amount)?;
-            let hash = wallet
-                .sender()
-                .send_call(status.contract, call.abi_encode(), U256::from(amount))
-                .await
-                .map_err(explain)?;
+            let sender = wallet.sender();
+            let hash = match token {
+                None => {
+                    let call = ZkRollup::depositEthCall { pkX: pk_x, pkY: pk_y };
+                    sender.send_call(status.contract, call.abi_encode(), U256::from(amount)).await
+                }
+                Some(erc20) => {
+                    let reader = ZkL1::new(wallet.l1.clone(), status.contract);
+                    let id = reader
+                        .view(ZkRollup::tokenIdCall { erc20 })
+                        .await
+                        .wrap_err_with(|| format!("{erc20} is not registered with the contract"))?;
+                    let approve = TestToken::approveCall {
+                        spender: status.contract,
+                        amount: U256::from(amount),
+                    };
+                    sender.send_call(erc20, approve.abi_encode(), U256::ZERO).await?;
+                    println!("approved {amount} of {erc20} (token {id}) for {}", status.contract);
+                    let call =
+                        ZkRollup::depositErc20Call { token: erc20, amount, pkX: pk_x, pkY: pk_y };
+                    sender.send_call(status.contract, call.abi_encode(), U256::ZERO).await
+                }
+            }
+            .map_err(explain)?;
             println!("queued a deposit of {amount} wei for {me}: L1 transaction {hash}");
         }
-        ZkCommand::Transfer { to, amount, fee } => {
+        ZkCommand::Transfer { to, amount, token, fee } => {
             let status = wallet.status().await?;
             let from = wallet.me().await?;
             let Some(recipient) = wallet.account(to).await? else {
@@ -255,7 +291,7 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
                 domain,
                 from.index,
                 recipient.index,
-                0,
+                u32::from(token),
                 parse_ether(&amount)?,
                 parse_ether(&fee)?,
                 from.nonce,
@@ -263,7 +299,7 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
             let id = wallet.send(ZkOperation::Transfer(tx)).await?;
             println!("soft-confirmed {id}; see `ply zk status --tx {id}`");
         }
-        ZkCommand::Withdraw { amount, fee } => {
+        ZkCommand::Withdraw { amount, token, fee } => {
             let status = wallet.status().await?;
             let from = wallet.me().await?;
             let domain = ply_zk::fr_from_u256(status.domain).expect("a field element");
@@ -271,7 +307,7 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
                 &wallet.key,
                 domain,
                 from.index,
-                0,
+                u32::from(token),
                 parse_ether(&amount)?,
                 parse_ether(&fee)?,
                 from.nonce,
@@ -279,10 +315,10 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
             let id = wallet.send(ZkOperation::Withdrawal(tx)).await?;
             println!("withdrawal {id} soft-confirmed; `ply zk claim` once its batch is verified");
         }
-        ZkCommand::Claim => {
+        ZkCommand::Claim { token } => {
             let status = wallet.status().await?;
             let reader = ZkL1::new(wallet.l1.clone(), status.contract);
-            claim(&wallet, &reader).await?;
+            claim(&wallet, &reader, token).await?;
         }
         ZkCommand::Balance { address } => {
             let address = address.unwrap_or(me);
@@ -304,7 +340,7 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
         ZkCommand::Status { tx: None } => {
             println!("{}", serde_json::to_string_pretty(&wallet.status().await?)?);
         }
-        ZkCommand::Exit { contract, dac } => {
+        ZkCommand::Exit { contract, token, dac } => {
             let reader = ZkL1::new(wallet.l1.clone(), contract);
             let mut committee = Vec::new();
             for url in &dac {
@@ -318,30 +354,30 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
                 wallet.sender().send_call(contract, call, U256::ZERO).await.map_err(explain)?;
                 println!("switched the contract to exit mode");
             }
-            let call = ply_zk::node::l1::exit_call(&state, index, 0)?;
+            let call = ply_zk::node::l1::exit_call(&state, index, u32::from(token))?;
             let balance = call.balance;
             wallet
                 .sender()
                 .send_call(contract, call.abi_encode(), U256::ZERO)
                 .await
                 .map_err(explain)?;
-            println!("exited {balance} wei from account {index}");
-            claim(&wallet, &reader).await?;
+            println!("exited {balance} wei of token {token} from account {index}");
+            claim(&wallet, &reader, token).await?;
         }
     }
     Ok(())
 }
 
-async fn claim(wallet: &Wallet, reader: &ZkL1) -> eyre::Result<()> {
+async fn claim(wallet: &Wallet, reader: &ZkL1, token: u8) -> eyre::Result<()> {
     let me = wallet.signer.address();
-    let pending = reader.view(ZkRollup::pendingCall { owner: me, token: 0 }).await?;
+    let pending = reader.view(ZkRollup::pendingCall { owner: me, token }).await?;
     if pending.is_zero() {
-        bail!("nothing to claim for {me} yet");
+        bail!("nothing of token {token} to claim for {me} yet");
     }
-    let call = ZkRollup::claimCall { owner: me, token: 0 }.abi_encode();
+    let call = ZkRollup::claimCall { owner: me, token }.abi_encode();
     let hash =
         wallet.sender().send_call(reader.rollup(), call, U256::ZERO).await.map_err(explain)?;
-    println!("claimed {pending} wei for {me}: L1 transaction {hash}");
+    println!("claimed {pending} wei of token {token} for {me}: L1 transaction {hash}");
     Ok(())
 }
 
@@ -423,11 +459,13 @@ impl DevnetFamilies {
 }
 
 /// Deploys and starts the devnet's zk rollup (port 9546) and validium (9547, with a committee
-/// of three `ply dac` members on 9560-9562), with [`DEVNET_PARAMS`] and development keys.
+/// of three `ply dac` members on 9560-9562), with [`DEVNET_PARAMS`] and development keys;
+/// `test_token` is registered with both as token 1.
 pub(crate) async fn start_devnet_families(
     client: &DynL1Client,
     keys_dir: Option<PathBuf>,
     data_dir: &std::path::Path,
+    test_token: Address,
 ) -> eyre::Result<DevnetFamilies> {
     use ply_zk::node::{DataMode, ZkDeployParams, ZkNode, ZkNodeConfig};
     let dir = keys_dir.unwrap_or_else(default_keys_dir);
@@ -467,6 +505,8 @@ pub(crate) async fn start_devnet_families(
             },
         )
         .await?;
+        let register = ZkRollup::registerTokenCall { erc20: test_token }.abi_encode();
+        sender.send_call(contracts.rollup, register, U256::ZERO).await.map_err(explain)?;
         let name = if validium { "validium" } else { "zk-rollup" };
         let mode = if validium {
             let domain = DacDomain { chain_id, contract: contracts.rollup };

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 /// The R1CS matrices `A`, `B`, `C` of a circuit and its [`CircuitShape`]: an assignment `z`
 /// (the constant 1, the public inputs, then the witnesses) satisfies the circuit when
 /// `(A·z)ᵢ · (B·z)ᵢ = (C·z)ᵢ` for every row `i`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ConstraintMatrices {
     shape: CircuitShape,
     /// `[A, B, C]`, one sparse row of `(coefficient, column)` per constraint: the layout
@@ -73,6 +73,13 @@ impl ConstraintMatrices {
         (0..self.shape.constraints)
             .into_par_iter()
             .find_first(|&i| dot(&a[i]) * dot(&b[i]) != dot(&c[i]))
+    }
+}
+
+impl std::fmt::Debug for ConstraintMatrices {
+    /// The shape only: the matrices of a batch circuit hold millions of entries.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConstraintMatrices").field("shape", &self.shape).finish_non_exhaustive()
     }
 }
 

@@ -71,8 +71,9 @@ pub enum Groth16Error {
          fix the witness: a proof of it would not verify"
     )]
     Unsatisfied {
-        /// The first unsatisfied constraint, as arkworks names it (its namespace path when
-        /// the circuit was synthesized with tracing, else its index).
+        /// The first unsatisfied constraint: its row in the constraint matrices (a circuit
+        /// that maps rows to its parts names the part itself, as the batch circuit's
+        /// `check` does).
         constraint: String,
     },
     /// A key file could not be read or written.

@@ -155,8 +155,10 @@ pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
         l1_confirmations: confirmations,
         batch: BatchLimits::default(),
     };
+    // Each start deploys new contracts, so the L2 nodes keep their logs per deployment: a log
+    // is never replayed against contracts that did not see it.
     let (data_dir, _temp) = match &args.embedded.data_dir {
-        Some(dir) => (dir.join("rollup"), None),
+        Some(dir) => (dir.join(format!("l2-{}", deployment.rollup.rollup)), None),
         None => {
             let temp = tempfile::tempdir()?;
             (temp.path().to_path_buf(), Some(temp))

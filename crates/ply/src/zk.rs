@@ -514,7 +514,7 @@ pub(crate) async fn start_devnet_families(
             for (i, signer) in member_signers.into_iter().enumerate() {
                 let config = DacMemberConfig::new(
                     domain,
-                    data_dir.join(format!("dac-{i}")),
+                    data_dir.join(format!("{name}-dac-{i}")),
                     ply_zk::dac::DEFAULT_PORT + i as u16,
                 );
                 let member = DacMember::start(signer, config).await?;

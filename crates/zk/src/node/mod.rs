@@ -135,10 +135,10 @@ impl ZkNode {
         operator_key: PublicKey,
     ) -> Result<Self> {
         let l1 = ZkL1::new(sender.client().clone(), config.contracts.rollup);
-        let genesis =
-            ZkState::new(&config.params, l1.domain().await?, sender.address(), operator_key)?;
+        let domain = l1.domain().await?;
+        let genesis = ZkState::new(&config.params, domain, sender.address(), operator_key)?;
         let mut operator = Operator::new(config.params, genesis);
-        let store = OperatorStore::open(&config.data_dir)?;
+        let store = OperatorStore::open(&config.data_dir, domain)?;
         for entry in store.entries()? {
             operator.replay(entry).map_err(|e| ZkError::Node(format!("replaying the log: {e}")))?;
         }

@@ -3,7 +3,7 @@
 //! same state and the same batches.
 
 use super::{operator::BatchRecord, wire::LoggedOp};
-use crate::{Result, ZkError};
+use crate::{Fr, Result, ZkError, fr_to_b256};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
 
@@ -13,6 +13,8 @@ const FORMAT_VERSION: u64 = 1;
 const OPS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("ops");
 /// batch number → JSON of a [`BatchRecord`]
 const BATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("batches");
+/// "domain" → the signing domain (chain id and contract) of the deployment the log belongs to
+const DEPLOYMENT: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("deployment");
 
 fn storage(e: impl std::fmt::Display) -> ZkError {
     ZkError::NodeStorage(e.to_string())
@@ -25,13 +27,34 @@ pub struct OperatorStore {
 }
 
 impl OperatorStore {
-    /// Opens (or creates) the log in `dir`.
-    pub fn open(dir: &Path) -> Result<Self> {
+    /// Opens (or creates) the log in `dir` of the deployment with signing `domain` (its chain
+    /// id and contract). A new log is stamped with `domain`; the log of another deployment is
+    /// refused, since its operations would be replayed against a contract that never saw them.
+    pub fn open(dir: &Path, domain: Fr) -> Result<Self> {
         let db =
             crate::db::open_versioned(dir, "operator.redb", FORMAT_VERSION, ZkError::NodeStorage)?;
         let txn = db.begin_write().map_err(storage)?;
         txn.open_table(OPS).map_err(storage)?;
         txn.open_table(BATCHES).map_err(storage)?;
+        {
+            let mut deployment = txn.open_table(DEPLOYMENT).map_err(storage)?;
+            let ours = fr_to_b256(domain);
+            let found = deployment.get("domain").map_err(storage)?.map(|v| v.value().to_vec());
+            match found {
+                None => {
+                    deployment.insert("domain", ours.as_slice()).map_err(storage)?;
+                }
+                Some(theirs) if theirs == ours.as_slice() => {}
+                Some(theirs) => {
+                    return Err(storage(format!(
+                        "the log in {} belongs to another deployment (signing domain 0x{}), not \
+                         this one ({ours}): start the node with another data directory",
+                        dir.display(),
+                        alloy::hex::encode(theirs)
+                    )));
+                }
+            }
+        }
         txn.commit().map_err(storage)?;
         Ok(Self { db })
     }

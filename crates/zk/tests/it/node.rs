@@ -29,6 +29,7 @@ use ply_zk::{
         DataMode, ZkDeployParams, ZkL1, ZkNode, ZkNodeConfig,
         derive::rebuild,
         l1::{exit_call, proof_words, submit_batch_call, submit_validium_call},
+        store::OperatorStore,
         wire::{TxRequest, fr_to_u256},
     },
 };
@@ -482,4 +483,19 @@ fn an_operation_that_could_not_be_logged_is_taken_back() {
     assert_eq!(operator.head().root(), before);
     assert!(operator.status(&id).is_none());
     assert_eq!(operator.accept(transfer).unwrap().0, id, "accepted again after the undo");
+}
+
+#[test]
+fn the_log_belongs_to_one_deployment() {
+    // A data directory reused for a new contract (a redeployed devnet) must not replay the old
+    // contract's operations against it.
+    let dir = tempfile::tempdir().unwrap();
+    let ours = ply_zk::circuit::signing_domain(31337, Address::repeat_byte(0xdd));
+    let theirs = ply_zk::circuit::signing_domain(31337, Address::repeat_byte(0xde));
+    drop(OperatorStore::open(dir.path(), ours).expect("a new log"));
+    drop(OperatorStore::open(dir.path(), ours).expect("its own log, again"));
+    let err = OperatorStore::open(dir.path(), theirs).unwrap_err();
+    assert!(err.to_string().contains("another deployment"), "{err}");
+    let other_chain = ply_zk::circuit::signing_domain(1, Address::repeat_byte(0xdd));
+    assert!(OperatorStore::open(dir.path(), other_chain).is_err());
 }

@@ -346,15 +346,11 @@ pub(crate) async fn run(args: RollupArgs) -> eyre::Result<()> {
         }
         RollupCommand::Balance { address } => {
             let address = address.unwrap_or(me);
-            match wallet.account(address).await? {
-                None => println!("{address}: no L2 account"),
-                Some(a) => {
-                    println!("{address} (account {}, nonce {})", a.index, a.nonce);
-                    for (token, balance) in &a.balances {
-                        println!("  token {token}: {balance} wei");
-                    }
-                }
-            }
+            let account = wallet.account(address).await?;
+            print_account(
+                address,
+                account.as_ref().map(|a| (a.index.into(), a.nonce, &a.balances)),
+            );
         }
         RollupCommand::Status { tx: Some(hash) } => {
             let tx: Option<TxView> =
@@ -370,4 +366,21 @@ pub(crate) async fn run(args: RollupArgs) -> eyre::Result<()> {
         RollupCommand::Verify { .. } => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// Prints an L2 account (its index, nonce and balances by token id), as `ply rollup balance`
+/// and `ply zk balance` show it; `None` is an address without an account.
+pub(crate) fn print_account(
+    address: Address,
+    account: Option<(u64, u64, &std::collections::BTreeMap<u32, U256>)>,
+) {
+    match account {
+        None => println!("{address}: no L2 account"),
+        Some((index, nonce, balances)) => {
+            println!("{address} (account {index}, nonce {nonce})");
+            for (token, balance) in balances {
+                println!("  token {token}: {balance} wei");
+            }
+        }
+    }
 }

@@ -322,15 +322,11 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
         }
         ZkCommand::Balance { address } => {
             let address = address.unwrap_or(me);
-            match wallet.account(address).await? {
-                None => println!("{address}: no L2 account"),
-                Some(a) => {
-                    println!("{address} (account {}, nonce {})", a.index, a.nonce);
-                    for (token, balance) in &a.balances {
-                        println!("  token {token}: {balance} wei");
-                    }
-                }
-            }
+            let account = wallet.account(address).await?;
+            crate::rollup::print_account(
+                address,
+                account.as_ref().map(|a| (a.index, a.nonce, &a.balances)),
+            );
         }
         ZkCommand::Status { tx: Some(id) } => {
             let status: serde_json::Value =

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {BatchVerifier} from "./BatchVerifier.sol";
-import {PoseidonT3} from "./PoseidonT3.sol";
+import {PoseidonT5} from "./PoseidonT5.sol";
 import {PoseidonT6} from "./PoseidonT6.sol";
 
 /// @title ZkRollup
@@ -37,7 +37,9 @@ import {PoseidonT6} from "./PoseidonT6.sol";
 ///      The state tree (for exits): the balance tree of depth `tokenDepth` has the balance of
 ///      token `t` as its leaf `t`; an account leaf is
 ///      `poseidon5([uint160(owner), pkX, pkY, nonce, balancesRoot])` at leaf `accountIndex` of
-///      the account tree of depth `accountDepth`; an inner node is `poseidon2([left, right])`.
+///      the account tree of depth `accountDepth`. Both trees are quaternary: an inner node is
+///      `poseidon4([c0, c1, c2, c3])` of its four children, a node level takes two bits of a
+///      leaf's index (the lowest two at the leaf level), and a depth counts index bits (even).
 ///
 ///      Reentrancy: state changes precede every outgoing value transfer
 ///      (checks-effects-interactions), and the functions that call a token or pay out also hold
@@ -45,7 +47,7 @@ import {PoseidonT6} from "./PoseidonT6.sol";
 contract ZkRollup {
     /// @notice The deployment parameters.
     /// @param verifier The Groth16 verifier of the batch circuit (`verifyProof(a, b, c, [input])`).
-    /// @param poseidon2 The deployed `PoseidonT3` (Poseidon of 2 inputs: tree nodes).
+    /// @param poseidon4 The deployed `PoseidonT5` (Poseidon of 4 inputs: tree nodes).
     /// @param poseidon5 The deployed `PoseidonT6` (Poseidon of 5 inputs: account leaves).
     /// @param operator The only account allowed to submit batches.
     /// @param genesisRoot The state root before the first batch (a field element).
@@ -53,8 +55,8 @@ contract ZkRollup {
     ///        fee account, in the genesis state), published so that anyone can rebuild the
     ///        state from L1 alone.
     /// @param operatorKeyY Its y coordinate.
-    /// @param accountDepth The depth of the account tree, 1 to 24.
-    /// @param tokenDepth The depth of each account's balance tree, 1 to 8.
+    /// @param accountDepth The depth of the account tree (bits of an account index): even, 2 to 24.
+    /// @param tokenDepth The depth of each account's balance tree (bits of a token id): even, 2 to 8.
     /// @param depositSlots The deposit slots of a batch (at least 1).
     /// @param transferSlots The transfer slots of a batch.
     /// @param withdrawalSlots The withdrawal slots of a batch.
@@ -65,7 +67,7 @@ contract ZkRollup {
     ///        committee's size for a validium.
     struct Config {
         address verifier;
-        address poseidon2;
+        address poseidon4;
         address poseidon5;
         address operator;
         uint256 genesisRoot;
@@ -128,8 +130,8 @@ contract ZkRollup {
 
     /// @notice The Groth16 verifier of the batch circuit.
     address public immutable verifier;
-    /// @notice The `PoseidonT3` contract (tree nodes).
-    address public immutable poseidon2;
+    /// @notice The `PoseidonT5` contract (tree nodes).
+    address public immutable poseidon4;
     /// @notice The `PoseidonT6` contract (account leaves).
     address public immutable poseidon5;
     /// @notice The only account allowed to submit batches.
@@ -238,7 +240,7 @@ contract ZkRollup {
     error NotAContract(address account);
     /// @notice The configured operator is the zero address.
     error ZeroOperator();
-    /// @notice The tree depths are outside 1..24 (accounts) or 1..8 (tokens).
+    /// @notice The tree depths are not even numbers in 2..24 (accounts) and 2..8 (tokens).
     /// @param accountDepth The account tree depth given.
     /// @param tokenDepth The balance tree depth given.
     error InvalidDepths(uint8 accountDepth, uint8 tokenDepth);
@@ -385,9 +387,9 @@ contract ZkRollup {
     /// @notice The token id is outside the balance tree.
     /// @param token The token id.
     error TokenOutOfRange(uint8 token);
-    /// @notice A sibling list does not have the tree's depth.
+    /// @notice A sibling list does not have the tree's three siblings a level.
     /// @param length Its length.
-    /// @param expected The depth.
+    /// @param expected The length the tree's depth asks for (`depth / 2 * 3`).
     error InvalidSiblingsLength(uint256 length, uint256 expected);
     /// @notice A zero balance cannot be exited.
     error ZeroBalance();
@@ -410,10 +412,13 @@ contract ZkRollup {
     /// @param config The parameters, validated as `Config` documents.
     constructor(Config memory config) {
         if (config.verifier.code.length == 0) revert NotAContract(config.verifier);
-        if (config.poseidon2.code.length == 0) revert NotAContract(config.poseidon2);
+        if (config.poseidon4.code.length == 0) revert NotAContract(config.poseidon4);
         if (config.poseidon5.code.length == 0) revert NotAContract(config.poseidon5);
         if (config.operator == address(0)) revert ZeroOperator();
-        if (config.accountDepth == 0 || config.accountDepth > 24 || config.tokenDepth == 0 || config.tokenDepth > 8) {
+        if (
+            config.accountDepth == 0 || config.accountDepth > 24 || config.accountDepth % 2 != 0
+                || config.tokenDepth == 0 || config.tokenDepth > 8 || config.tokenDepth % 2 != 0
+        ) {
             revert InvalidDepths(config.accountDepth, config.tokenDepth);
         }
         if (config.depositSlots == 0) revert NoDepositSlots();
@@ -430,7 +435,7 @@ contract ZkRollup {
         }
 
         verifier = config.verifier;
-        poseidon2 = config.poseidon2;
+        poseidon4 = config.poseidon4;
         poseidon5 = config.poseidon5;
         operator = config.operator;
         if (!isValidPublicKey(config.operatorKeyX, config.operatorKeyY)) {
@@ -725,8 +730,9 @@ contract ZkRollup {
     /// @param pkY The y coordinate of the account's public key.
     /// @param nonce The account's nonce.
     /// @param balance The balance, non-zero.
-    /// @param balanceSiblings The `tokenDepth` siblings of the balance leaf, leaf level first.
-    /// @param accountSiblings The `accountDepth` siblings of the account leaf, leaf level first.
+    /// @param balanceSiblings The siblings of the balance leaf: three a level in position order,
+    ///        leaf level first (`tokenDepth / 2 * 3`).
+    /// @param accountSiblings The siblings of the account leaf, likewise (`accountDepth / 2 * 3`).
     function exit(
         uint32 accountIndex,
         uint8 token,
@@ -926,8 +932,10 @@ contract ZkRollup {
         if (!exitMode) revert NotInExitMode();
         if (uint256(accountIndex) >> accountDepth != 0) revert AccountIndexOutOfRange(accountIndex);
         if (uint256(token) >> tokenDepth != 0) revert TokenOutOfRange(token);
-        if (balanceSiblings != tokenDepth) revert InvalidSiblingsLength(balanceSiblings, tokenDepth);
-        if (accountSiblings != accountDepth) revert InvalidSiblingsLength(accountSiblings, accountDepth);
+        uint256 expected = uint256(tokenDepth) / 2 * 3;
+        if (balanceSiblings != expected) revert InvalidSiblingsLength(balanceSiblings, expected);
+        expected = uint256(accountDepth) / 2 * 3;
+        if (accountSiblings != expected) revert InvalidSiblingsLength(accountSiblings, expected);
         if (balance == 0) revert ZeroBalance();
         if (exited[accountIndex][token]) revert AlreadyExited(accountIndex, token);
     }
@@ -941,14 +949,19 @@ contract ZkRollup {
         return PoseidonT6(poseidon5).hash([uint256(uint160(owner)), pkX, pkY, nonce, balancesRoot]);
     }
 
-    /// @dev The root above `leaf` at `index`, given its siblings from the leaf level up: bit l
-    ///      of `index` set means the node at level l is a right child.
+    /// @dev The root above `leaf` at `index` in a quaternary tree, given its siblings from the
+    ///      leaf level up, three a level in position order: at level l, bits 2l and 2l + 1 of
+    ///      `index` are the node's place among its four children.
     function _merkleRoot(uint256 leaf, uint256 index, uint256[] calldata siblings) private view returns (uint256 node) {
-        PoseidonT3 hasher = PoseidonT3(poseidon2);
+        PoseidonT5 hasher = PoseidonT5(poseidon4);
         node = leaf;
-        for (uint256 level = 0; level < siblings.length; ++level) {
-            node =
-                (index >> level) & 1 == 1 ? hasher.hash([siblings[level], node]) : hasher.hash([node, siblings[level]]);
+        for (uint256 level = 0; level < siblings.length / 3; ++level) {
+            uint256 place = (index >> (2 * level)) & 3;
+            uint256[3] memory s = [siblings[3 * level], siblings[3 * level + 1], siblings[3 * level + 2]];
+            if (place == 0) node = hasher.hash([node, s[0], s[1], s[2]]);
+            else if (place == 1) node = hasher.hash([s[0], node, s[1], s[2]]);
+            else if (place == 2) node = hasher.hash([s[0], s[1], node, s[2]]);
+            else node = hasher.hash([s[0], s[1], s[2], node]);
         }
     }
 

@@ -32,7 +32,7 @@ contract ZkRollupTest is ZkRollupFixture {
         vm.assertEq(uint256(zk.maxTokenId()), 3);
         vm.assertEq(zk.operator(), OPERATOR);
         vm.assertEq(zk.verifier(), address(verifier));
-        vm.assertEq(zk.poseidon2(), address(poseidon2));
+        vm.assertEq(zk.poseidon4(), address(poseidon4));
         vm.assertEq(zk.poseidon5(), address(poseidon5));
     }
 
@@ -58,6 +58,14 @@ contract ZkRollupTest is ZkRollupFixture {
         new ZkRollup(c);
         c.tokenDepth = 9;
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidDepths.selector, 4, 9));
+        new ZkRollup(c);
+        // The trees are quaternary: odd depths are not whole levels.
+        c.tokenDepth = 3;
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidDepths.selector, 4, 3));
+        new ZkRollup(c);
+        c.tokenDepth = 2;
+        c.accountDepth = 5;
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidDepths.selector, 5, 2));
         new ZkRollup(c);
 
         c = config(none, 0, GENESIS);
@@ -616,20 +624,25 @@ contract ZkValidiumTest is ZkRollupFixture {
 }
 
 /// @notice `ZkRollup`'s escape hatch: exit mode, refunds of queued deposits, and exits proven
-///         against the last verified root of a tiny state tree (account depth 2, token depth 1)
-///         built here with the deployed Poseidon contracts.
+///         against the last verified root of a small quaternary state tree (account depth 4:
+///         two levels; token depth 2: one level) built here with the deployed Poseidon contracts.
 contract ZkExitModeTest is ZkRollupFixture {
     event log_named_uint(string key, uint256 val);
 
     ZkRollup internal small;
 
-    // The account: index 2 (a left child at level 0, a right child at level 1), ETH balance.
-    uint32 internal constant INDEX = 2;
+    // The account: index 6 (child 2 of node 1 at level 0; node 1 is child 1 of the root), ETH
+    // balance. Its siblings: accounts 4, 5 and 7, then the nodes 0, 2 and 3 of level 1.
+    uint32 internal constant INDEX = 6;
     uint64 internal constant NONCE = 3;
     uint128 internal constant BALANCE = 1.5 ether;
-    uint256 internal constant OTHER_BALANCE = 42; // token 1's leaf, the balance leaf's sibling
-    uint256 internal constant SIBLING0 = 0x51b0; // account leaf 3
-    uint256 internal constant SIBLING1 = 0x51b1; // the node over accounts 0 and 1
+    uint256 internal constant OTHER_BALANCE = 42; // token 1's leaf (tokens 2 and 3 are empty)
+    uint256 internal constant ACCOUNT4 = 0x51b4;
+    uint256 internal constant ACCOUNT5 = 0x51b5;
+    uint256 internal constant ACCOUNT7 = 0x51b7;
+    uint256 internal constant NODE0 = 0x52b0;
+    uint256 internal constant NODE2 = 0x52b2;
+    uint256 internal constant NODE3 = 0x52b3;
 
     uint256 internal root;
 
@@ -637,26 +650,27 @@ contract ZkExitModeTest is ZkRollupFixture {
         super.setUp();
         root = stateRootOf(BALANCE, NONCE);
         ZkRollup.Config memory c = config(new address[](0), 0, root);
-        c.accountDepth = 2;
-        c.tokenDepth = 1;
+        c.accountDepth = 4;
+        c.tokenDepth = 2;
         small = new ZkRollup(c);
     }
 
     function stateRootOf(uint128 balance, uint64 nonce) internal view returns (uint256) {
-        uint256 balancesRoot = poseidon2.hash([uint256(balance), OTHER_BALANCE]);
+        uint256 balancesRoot = poseidon4.hash([uint256(balance), OTHER_BALANCE, 0, 0]);
         uint256 leaf = poseidon5.hash([uint256(uint160(BOB)), PK2_X, PK2_Y, nonce, balancesRoot]);
-        uint256 level1 = poseidon2.hash([leaf, SIBLING0]);
-        return poseidon2.hash([SIBLING1, level1]);
+        uint256 node1 = poseidon4.hash([ACCOUNT4, ACCOUNT5, leaf, ACCOUNT7]);
+        return poseidon4.hash([NODE0, node1, NODE2, NODE3]);
     }
 
     function balanceSiblings() internal pure returns (uint256[] memory s) {
-        s = new uint256[](1);
-        s[0] = OTHER_BALANCE;
+        s = new uint256[](3);
+        (s[0], s[1], s[2]) = (OTHER_BALANCE, 0, 0);
     }
 
     function accountSiblings() internal pure returns (uint256[] memory s) {
-        s = new uint256[](2);
-        (s[0], s[1]) = (SIBLING0, SIBLING1);
+        s = new uint256[](6);
+        (s[0], s[1], s[2]) = (ACCOUNT4, ACCOUNT5, ACCOUNT7);
+        (s[3], s[4], s[5]) = (NODE0, NODE2, NODE3);
     }
 
     function exitBob(ZkRollup target) internal {
@@ -746,7 +760,7 @@ contract ZkExitModeTest is ZkRollupFixture {
         vm.prank(CAROL); // anyone may exit for the owner
         exitBob(small);
         Vm.Gas memory gas = vm.lastCallGas();
-        emit log_named_uint("exit gas (account depth 2, token depth 1)", gas.gasTotalUsed);
+        emit log_named_uint("exit gas (account depth 4, token depth 2)", gas.gasTotalUsed);
         vm.assertTrue(small.exited(INDEX, 0));
         vm.assertEq(small.pending(BOB, 0), BALANCE);
 
@@ -773,20 +787,26 @@ contract ZkExitModeTest is ZkRollupFixture {
         // Token 1's leaf is OTHER_BALANCE, not BALANCE.
         vm.expectRevert(ZkRollup.InvalidExitProof.selector);
         small.exit(INDEX, 1, BOB, PK2_X, PK2_Y, NONCE, BALANCE, bs, accs);
-        accs[1] = SIBLING0;
+        // The node at another place: index 5 (place 1 at the leaf level), 14 (place 3 at level 1).
+        vm.expectRevert(ZkRollup.InvalidExitProof.selector);
+        small.exit(INDEX - 1, 0, BOB, PK2_X, PK2_Y, NONCE, BALANCE, bs, accs);
+        vm.expectRevert(ZkRollup.InvalidExitProof.selector);
+        small.exit(INDEX + 8, 0, BOB, PK2_X, PK2_Y, NONCE, BALANCE, bs, accs);
+        // Two siblings swapped.
+        (accs[3], accs[4]) = (NODE2, NODE0);
         vm.expectRevert(ZkRollup.InvalidExitProof.selector);
         small.exit(INDEX, 0, BOB, PK2_X, PK2_Y, NONCE, BALANCE, bs, accs);
-        accs[1] = SIBLING1;
+        (accs[3], accs[4]) = (NODE0, NODE2);
 
         // Malformed arguments.
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidSiblingsLength.selector, 2, 1));
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidSiblingsLength.selector, 6, 3));
         small.exit(INDEX, 0, BOB, PK2_X, PK2_Y, NONCE, BALANCE, accs, accs);
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidSiblingsLength.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidSiblingsLength.selector, 3, 6));
         small.exit(INDEX, 0, BOB, PK2_X, PK2_Y, NONCE, BALANCE, bs, bs);
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.AccountIndexOutOfRange.selector, 4));
-        small.exit(4, 0, BOB, PK2_X, PK2_Y, NONCE, BALANCE, bs, accs);
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.TokenOutOfRange.selector, 2));
-        small.exit(INDEX, 2, BOB, PK2_X, PK2_Y, NONCE, BALANCE, bs, accs);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.AccountIndexOutOfRange.selector, 16));
+        small.exit(16, 0, BOB, PK2_X, PK2_Y, NONCE, BALANCE, bs, accs);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.TokenOutOfRange.selector, 4));
+        small.exit(INDEX, 4, BOB, PK2_X, PK2_Y, NONCE, BALANCE, bs, accs);
         vm.expectRevert(ZkRollup.ZeroBalance.selector);
         small.exit(INDEX, 0, BOB, PK2_X, PK2_Y, NONCE, 0, bs, accs);
 

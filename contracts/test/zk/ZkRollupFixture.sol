@@ -3,7 +3,7 @@ pragma solidity ^0.8.30;
 
 import {Test} from "../utils/Test.sol";
 import {ZkRollup} from "../../src/zk/ZkRollup.sol";
-import {PoseidonT3} from "../../src/zk/PoseidonT3.sol";
+import {PoseidonT5} from "../../src/zk/PoseidonT5.sol";
 import {PoseidonT6} from "../../src/zk/PoseidonT6.sol";
 import {TestToken} from "../../src/test/TestToken.sol";
 import {TestVerifier} from "./TestVerifier.sol";
@@ -16,7 +16,7 @@ import {TestVerifier} from "./TestVerifier.sol";
 abstract contract ZkRollupFixture is Test {
     ZkRollup internal zk;
     TestVerifier internal verifier;
-    PoseidonT3 internal poseidon2;
+    PoseidonT5 internal poseidon4;
     PoseidonT6 internal poseidon5;
     TestToken internal token;
     uint8 internal tokenId;
@@ -45,7 +45,7 @@ abstract contract ZkRollupFixture is Test {
     function setUp() public virtual {
         vm.warp(T0);
         verifier = new TestVerifier();
-        poseidon2 = new PoseidonT3();
+        poseidon4 = new PoseidonT5();
         poseidon5 = new PoseidonT6();
         token = new TestToken("Test", "TST", 18);
         zk = new ZkRollup(config(new address[](0), 0, GENESIS));
@@ -67,7 +67,7 @@ abstract contract ZkRollupFixture is Test {
     {
         return ZkRollup.Config({
             verifier: address(verifier),
-            poseidon2: address(poseidon2),
+            poseidon4: address(poseidon4),
             poseidon5: address(poseidon5),
             operator: OPERATOR,
             genesisRoot: genesis,

@@ -49,9 +49,10 @@ impl Account {
     /// The root of the account's balance tree of depth `token_depth`.
     ///
     /// Computed from the balances (one hash per ancestor of a non-zero balance); the ledger
-    /// caches it. Tokens beyond the tree's range cannot be present in a ledger's account.
+    /// caches it. Tokens beyond the tree's range cannot be present in a ledger's account, and
+    /// `token_depth` is whole node levels of `H`'s arity (rounded down otherwise).
     pub fn balances_root<H: TreeHasher>(&self, token_depth: usize) -> B256 {
-        let empty = H::empty_hashes(token_depth);
+        let empty = H::empty_hashes(token_depth / H::ARITY_BITS as usize);
         self.balances_root_with::<H>(&empty, &mut Vec::new())
     }
 

@@ -158,6 +158,27 @@ pub enum LedgerError {
         /// The largest depth supported.
         max: usize,
     },
+    /// A tree depth that is not whole node levels of the hasher's arity (or a hasher whose
+    /// arity the trees do not support).
+    #[error(
+        "tree depth {depth} does not suit the {hasher} trees: a node level takes {arity_bits} bits of an index (1 or 2 supported), so the depth must be a multiple of it"
+    )]
+    UnalignedDepth {
+        /// The requested depth.
+        depth: usize,
+        /// The hasher's name.
+        hasher: &'static str,
+        /// Its `ARITY_BITS`.
+        arity_bits: usize,
+    },
+    /// A Merkle proof whose sibling count is not whole node levels.
+    #[error("malformed Merkle proof: {siblings} siblings, not a multiple of {per_level} a level")]
+    MalformedProof {
+        /// The number of siblings given.
+        siblings: usize,
+        /// The siblings a node level has.
+        per_level: usize,
+    },
     /// A snapshot that does not describe a consistent ledger.
     #[error("invalid ledger snapshot: {reason}")]
     InvalidSnapshot {

@@ -4,7 +4,7 @@ use crate::{
     Account, AccountIndex, AccountLeaf, BatchOutput, Deposit, FEE_ACCOUNT, KeccakHasher,
     LedgerError, MAX_BALANCE, MerkleProof, Result, SparseMerkleTree, TokenId, TreeHasher, Tx,
     VerifiedTx, WithdrawalRecord, WithdrawalTree,
-    smt::MAX_TREE_DEPTH,
+    smt::{MAX_TREE_DEPTH, tree_levels},
     withdrawal::{MAX_WITHDRAWALS_PER_BATCH, check_room},
 };
 use alloy::primitives::map::AddressMap;
@@ -97,7 +97,8 @@ pub struct AccountProof {
     pub index: AccountIndex,
     /// The leaf's fields, or `None` for an empty position.
     pub leaf: Option<AccountLeaf>,
-    /// The `account_depth` siblings, leaf level first.
+    /// The siblings of the leaf's path (`account_depth` of them in a binary tree), leaf level
+    /// first.
     pub proof: MerkleProof,
 }
 
@@ -110,7 +111,7 @@ impl AccountProof {
     /// Whether the proof shows the leaf at `index` under `state_root` in a state tree of
     /// `account_depth` (the depth is checked: a shorter proof would pass off an inner node).
     pub fn verify<H: TreeHasher>(&self, state_root: B256, account_depth: usize) -> bool {
-        self.proof.depth() == account_depth
+        self.proof.has_depth::<H>(account_depth)
             && self.proof.verify::<H>(state_root, self.leaf_hash::<H>(), u64::from(self.index))
     }
 }
@@ -125,7 +126,8 @@ pub struct BalanceProof {
     pub token: TokenId,
     /// The balance (zero for an absent one).
     pub balance: U256,
-    /// The `token_depth` siblings in the account's balance tree, leaf level first.
+    /// The siblings in the account's balance tree (`token_depth` of them in a binary tree),
+    /// leaf level first.
     pub proof: MerkleProof,
 }
 
@@ -140,7 +142,7 @@ impl BalanceProof {
     ) -> bool {
         let Some(leaf) = self.account.leaf else { return false };
         self.balance <= MAX_BALANCE
-            && self.proof.depth() == token_depth
+            && self.proof.has_depth::<H>(token_depth)
             && self.proof.verify::<H>(
                 leaf.balances_root,
                 H::balance_leaf(self.balance),
@@ -183,7 +185,7 @@ impl<H: TreeHasher> Trees<H> {
     fn new(config: &LedgerConfig) -> Result<Self> {
         Ok(Self {
             state: SparseMerkleTree::new(config.account_depth)?,
-            balance_empty: H::empty_hashes(config.token_depth),
+            balance_empty: H::empty_hashes(tree_levels::<H>(config.token_depth)?),
             dirty: Vec::new(),
             compact_at: DIRTY_COMPACT_MIN,
             leaves: Vec::new(),

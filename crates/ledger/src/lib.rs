@@ -70,12 +70,12 @@ mod withdrawal;
 
 pub use account::{Account, AccountIndex, AccountLeaf, ETH, FEE_ACCOUNT, MAX_BALANCE, TokenId};
 pub use error::{LedgerError, Result};
-pub use hasher::{KeccakHasher, TreeHasher, cached_empty};
+pub use hasher::{KeccakHasher, MAX_ARITY_BITS, TreeHasher, arity, cached_empty};
 pub use ledger::{
     AccountProof, BalanceProof, Effects, Ledger, LedgerConfig, MAX_LEDGER_TREE_DEPTH,
     SNAPSHOT_VERSION,
 };
-pub use smt::{MAX_TREE_DEPTH, MerkleProof, SparseMerkleTree};
+pub use smt::{MAX_TREE_DEPTH, MerkleProof, SparseMerkleTree, tree_levels};
 pub use tx::{Deposit, SignedTx, SigningDomain, Transfer, Tx, VerifiedTx, Withdrawal};
 pub use withdrawal::{
     BatchOutput, MAX_WITHDRAWALS_PER_BATCH, WITHDRAWAL_TREE_DEPTH, WithdrawalRecord,

@@ -81,7 +81,7 @@ impl WithdrawalTree {
     /// Whether `record` is in the withdrawal tree of root `root`, as `Bridge.claimWithdrawal`
     /// checks it: exactly 16 siblings, and the leaf at the record's position.
     pub fn verify(root: B256, record: &WithdrawalRecord, proof: &MerkleProof) -> bool {
-        proof.depth() == WITHDRAWAL_TREE_DEPTH
+        proof.has_depth::<KeccakHasher>(WITHDRAWAL_TREE_DEPTH)
             && proof.verify::<KeccakHasher>(root, record.leaf_hash(), u64::from(record.position))
     }
 }

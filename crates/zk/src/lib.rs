@@ -19,7 +19,7 @@
 //!
 //! | function | definition |
 //! |---|---|
-//! | `hash_node(l, r)` | `poseidon([l, r])` |
+//! | `hash_children([a, b, c, d])` | `poseidon([a, b, c, d])`: the trees are quaternary |
 //! | `balance_leaf(amount)` | `amount` as a field element (no hash; amounts are below 2¹²⁸) |
 //! | `hash_account(address, nonce, balances_root)` | `poseidon([address, nonce, balances_root])`, the address read as a 160-bit big-endian integer |
 

@@ -1,19 +1,21 @@
-//! The ledger is generic over its tree hasher: a hasher unlike Keccak's (as Poseidon will be)
-//! gives another, equally consistent ledger.
+//! The ledger is generic over its tree hasher: a hasher unlike Keccak's (as Poseidon is), with
+//! quaternary trees, gives another, equally consistent ledger.
 
 use crate::util::*;
 use ply_core::{Address, B256, U256, keccak256};
-use ply_ledger::{KeccakHasher, Ledger, TreeHasher};
+use ply_ledger::{KeccakHasher, Ledger, LedgerConfig, LedgerError, TreeHasher};
 
-/// Keccak with a domain tag in front of every input and a hashed balance leaf: nothing of it
-/// agrees with [`KeccakHasher`] except the empty leaf, which the trait fixes.
+/// Keccak with a domain tag in front of every input, a hashed balance leaf and four children a
+/// node: nothing of it agrees with [`KeccakHasher`] except the empty leaf, which the trait fixes.
 struct TaggedHasher;
 
 impl TreeHasher for TaggedHasher {
     const NAME: &'static str = "tagged";
+    const ARITY_BITS: u32 = 2;
 
-    fn hash_node(left: B256, right: B256) -> B256 {
-        keccak256([b"node".as_slice(), left.as_slice(), right.as_slice()].concat())
+    fn hash_children(children: &[B256]) -> B256 {
+        assert_eq!(children.len(), 4);
+        keccak256([b"node".as_slice(), &children.concat()].concat())
     }
 
     fn balance_leaf(amount: U256) -> B256 {
@@ -53,7 +55,8 @@ fn another_hasher_gives_another_consistent_ledger() {
     assert_ne!(tagged.root(), keccak.root());
     assert_eq!(tagged.root(), root_from_scratch(&tagged));
     assert_eq!(tagged.accounts(), keccak.accounts(), "the hasher changes commitments, not state");
-    assert_eq!(tagged.empty_root_for_tests(), TaggedHasher::empty(24));
+    // 24 index bits are 12 quaternary levels.
+    assert_eq!(tagged.empty_root_for_tests(), TaggedHasher::empty(12));
 
     let root = tagged.root();
     for index in 0..3 {
@@ -70,6 +73,15 @@ fn another_hasher_gives_another_consistent_ledger() {
     assert_eq!(json, serde_json::to_string(&keccak).unwrap());
     let reloaded: Ledger<KeccakHasher> = serde_json::from_str(&json).unwrap();
     assert_eq!(reloaded.root(), keccak.root());
+}
+
+#[test]
+fn a_depth_that_is_not_whole_levels_is_refused() {
+    let mut config = LedgerConfig::new(addr(0));
+    config.token_depth = 7;
+    let err = Ledger::<TaggedHasher>::new(config.clone()).unwrap_err();
+    assert!(matches!(err, LedgerError::UnalignedDepth { depth: 7, arity_bits: 2, .. }), "{err}");
+    assert!(Ledger::<KeccakHasher>::new(config).is_ok(), "a binary tree takes any depth");
 }
 
 trait EmptyRoot {

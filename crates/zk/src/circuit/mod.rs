@@ -28,11 +28,16 @@
 //! ```text
 //! account leaf  = poseidon([address, pubkey.x, pubkey.y, nonce, balances_root])   (empty: 0)
 //! balances_root = root of the account's balance tree (depth token_depth, leaf = the balance)
-//! node          = poseidon([left, right]); empty subtrees as PoseidonHasher's
+//! node          = poseidon([c0, c1, c2, c3]); empty subtrees as PoseidonHasher's
 //! ```
 //!
-//! with the address read as a 160-bit integer. [`ZkState`] keeps these trees (two
-//! [`SparseMerkleTree<PoseidonHasher>`](ply_ledger::SparseMerkleTree)s) and produces the paths.
+//! with the address read as a 160-bit integer. Both trees are quaternary: a node has four
+//! children, a node level takes two bits of a leaf's index (the lowest two at the leaf
+//! level), and a path lists three siblings a level in position order. Depths are therefore
+//! even. One Poseidon of four inputs costs 297 constraints where the two binary levels it
+//! replaces cost 480, which takes about 7,000 constraints off a transfer's four paths.
+//! [`ZkState`] keeps these trees ([`SparseMerkleTree<PoseidonHasher>`](ply_ledger::SparseMerkleTree)s)
+//! and produces the paths.
 //! Accounts are created by deposits only (the deposit carries the new account's public key);
 //! a transfer goes to an existing account index. A withdrawal pays out to the account's own
 //! address on L1.
@@ -107,9 +112,9 @@ pub(crate) const OP_WITHDRAWAL: u8 = 3;
 /// The shape of a batch circuit: tree depths and section sizes. A proving key is for one shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchParams {
-    /// Depth of the account tree, 1 to [`MAX_ACCOUNT_DEPTH`].
+    /// Depth of the account tree (bits of an account index): even, 2 to [`MAX_ACCOUNT_DEPTH`].
     pub account_depth: usize,
-    /// Depth of each balance tree, 1 to [`MAX_TOKEN_DEPTH`].
+    /// Depth of each balance tree (bits of a token id): even, 2 to [`MAX_TOKEN_DEPTH`].
     pub token_depth: usize,
     /// Deposit slots.
     pub deposits: usize,
@@ -125,17 +130,15 @@ impl BatchParams {
     /// Checks the depths and the number of fee slots.
     pub fn validate(&self) -> Result<()> {
         let bad = |reason: String| Err(CircuitError::InvalidParams(reason));
-        if !(1..=MAX_ACCOUNT_DEPTH).contains(&self.account_depth) {
-            return bad(format!(
-                "account depth {} is not in 1..={MAX_ACCOUNT_DEPTH}",
-                self.account_depth
-            ));
-        }
-        if !(1..=MAX_TOKEN_DEPTH).contains(&self.token_depth) {
-            return bad(format!(
-                "token depth {} is not in 1..={MAX_TOKEN_DEPTH}",
-                self.token_depth
-            ));
+        for (tree, depth, max) in [
+            ("account", self.account_depth, MAX_ACCOUNT_DEPTH),
+            ("token", self.token_depth, MAX_TOKEN_DEPTH),
+        ] {
+            if !(1..=max).contains(&depth) || !depth.is_multiple_of(2) {
+                return bad(format!(
+                    "{tree} depth {depth} is not an even number in 2..={max} (the trees are quaternary)"
+                ));
+            }
         }
         if self.fee_tokens == 0 || self.fee_tokens > 1 << self.token_depth {
             return bad(format!(
@@ -145,6 +148,11 @@ impl BatchParams {
             ));
         }
         Ok(())
+    }
+
+    /// The siblings of a path in a tree of `depth`: three per quaternary level.
+    pub fn siblings(depth: usize) -> usize {
+        depth / 2 * 3
     }
 
     /// The length of the sections always posted on L1: deposits and withdrawals.

@@ -210,17 +210,27 @@ fn packed_bits(
     Ok((mantissa, exponent))
 }
 
-/// The root from a leaf and its path: bit `l` of the index says whether the node is a right child.
+/// The root from a leaf and its path in a quaternary tree: at each level the next two index
+/// bits (lowest first) place the node among its three siblings (in position order), and the
+/// four children are hashed. Six constraints place a node, 297 hash a level.
 fn merkle_root(
     leaf: &FpVar<Fr>,
     index_bits: &[Boolean<Fr>],
     siblings: &[FpVar<Fr>],
 ) -> Result<FpVar<Fr>, SynthesisError> {
+    assert_eq!(index_bits.len() / 2 * 3, siblings.len(), "three siblings a level");
     let mut node = leaf.clone();
-    for (bit, sibling) in index_bits.iter().zip(siblings) {
-        let left = bit.select(sibling, &node)?;
-        let right = bit.select(&node, sibling)?;
-        node = poseidon_var(&[left, right])?;
+    for (bits, s) in index_bits.chunks_exact(2).zip(siblings.chunks_exact(3)) {
+        let (low, high) = (&bits[0], &bits[1]);
+        let both = low & high;
+        // Place 0: [node, s0, s1, s2]; 1: [s0, node, s1, s2]; 2: [s0, s1, node, s2]; 3: [s0, s1, s2, node].
+        let not_first =
+            FpVar::from(low.clone()) + FpVar::from(high.clone()) - FpVar::from(both.clone());
+        let first = &node + not_first * (&s[0] - &node);
+        let second = high.select(&s[1], &low.select(&node, &s[0])?)?;
+        let third = high.select(&low.select(&s[2], &node)?, &s[1])?;
+        let fourth = both.select(&node, &s[2])?;
+        node = poseidon_var(&[first, second, third, fourth])?;
     }
     Ok(node)
 }
@@ -257,14 +267,20 @@ impl AccountVar {
             pk: (w(slot.public_key.0)?, w(slot.public_key.1)?),
             nonce: w(Fr::from(slot.nonce))?,
             balance: w(Fr::from(slot.balance))?,
-            balance_siblings: siblings(&slot.balance_siblings, p.token_depth)?,
-            account_siblings: siblings(&slot.account_siblings, p.account_depth)?,
+            balance_siblings: siblings(
+                &slot.balance_siblings,
+                BatchParams::siblings(p.token_depth),
+            )?,
+            account_siblings: siblings(
+                &slot.account_siblings,
+                BatchParams::siblings(p.account_depth),
+            )?,
         };
         let balances_root = merkle_root(&this.balance, token_bits, &this.balance_siblings)?;
         // An empty leaf is an account with nonce 0 and an empty balance tree (whose siblings,
         // by collision resistance, are then the empty subtrees).
         let empty_root =
-            FpVar::constant(super::state::b256_to_fr(PoseidonHasher::empty(p.token_depth)));
+            FpVar::constant(super::state::b256_to_fr(PoseidonHasher::empty(p.token_depth / 2)));
         balances_root.conditional_enforce_equal(&empty_root, &this.is_empty)?;
         this.balance.conditional_enforce_equal(&FpVar::zero(), &this.is_empty)?;
         this.nonce.conditional_enforce_equal(&FpVar::zero(), &this.is_empty)?;

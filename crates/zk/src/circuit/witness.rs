@@ -222,9 +222,9 @@ pub struct AccountSlot {
     pub nonce: u64,
     /// The balance of the operation's token.
     pub balance: u128,
-    /// Siblings in the balance tree, leaf level first.
+    /// Siblings in the balance tree, three a level in position order, leaf level first.
     pub balance_siblings: Vec<Fr>,
-    /// Siblings in the account tree, leaf level first.
+    /// Siblings in the account tree, three a level in position order, leaf level first.
     pub account_siblings: Vec<Fr>,
 }
 

@@ -18,7 +18,7 @@ use alloy::{
     rpc::types::{Filter, TransactionRequest},
     sol_types::{SolCall, SolConstructor, SolEvent},
 };
-use ply_contracts::{BatchVerifier, PoseidonT3, PoseidonT6, ZkRollup};
+use ply_contracts::{BatchVerifier, PoseidonT5, PoseidonT6, ZkRollup};
 use ply_l1::client::{DynL1Client, TxSender, logs_in_range};
 
 /// The contracts of one zk rollup or validium deployment.
@@ -53,7 +53,7 @@ pub struct ZkDeployParams {
 /// with the key replaced) and `ZkRollup`; the genesis root is the tree with the operator's
 /// account alone at index 0.
 pub async fn deploy(deployer: &TxSender, p: &ZkDeployParams) -> Result<ZkContracts> {
-    let poseidon2 = deployer.deploy(PoseidonT3::BYTECODE.clone()).await?;
+    let poseidon4 = deployer.deploy(PoseidonT5::BYTECODE.clone()).await?;
     let poseidon5 = deployer.deploy(PoseidonT6::BYTECODE.clone()).await?;
     let verifier =
         deployer.deploy(verifier_bytecode(&BatchVerifier::BYTECODE, &p.vk)?.into()).await?;
@@ -61,7 +61,7 @@ pub async fn deploy(deployer: &TxSender, p: &ZkDeployParams) -> Result<ZkContrac
         crate::circuit::ZkState::new(&p.params, Fr::from(0u64), p.operator, p.operator_key)?;
     let config = ZkRollup::Config {
         verifier,
-        poseidon2,
+        poseidon4,
         poseidon5,
         operator: p.operator,
         genesisRoot: fr_to_u256(genesis.root()),

@@ -35,6 +35,26 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+impl Command {
+    /// Whether the command runs until stopped, serving others (as opposed to one that prints
+    /// its answer and exits).
+    fn is_server(&self) -> bool {
+        matches!(self, Command::L1(_) | Command::Devnet(_) | Command::Dac(_))
+    }
+}
+
+/// Restores the default action of SIGPIPE (Rust ignores it), so that a one-shot command whose
+/// reader goes away (`ply bench zk | head -1`) ends as command-line tools do, instead of
+/// panicking in `println!`. Servers keep ignoring it; sockets never raise it either way (the
+/// standard library writes to them with `MSG_NOSIGNAL`).
+fn die_quietly_on_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called before any thread is started; SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> std::process::ExitCode {
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -54,6 +74,9 @@ fn run() -> eyre::Result<()> {
         .add_directive("r1cs=off".parse()?);
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
+    if !cli.command.is_server() {
+        die_quietly_on_broken_pipe();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {

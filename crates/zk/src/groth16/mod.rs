@@ -100,8 +100,8 @@ pub enum Groth16Error {
         /// The digest of the file.
         found: B256,
     },
-    /// A key file is not a valid arkworks compressed serialization of a BN254 Groth16 key.
-    #[error("{path} is not a valid compressed BN254 Groth16 key: {reason}")]
+    /// A key file is not a valid arkworks serialization of a BN254 Groth16 key.
+    #[error("{path} is not a valid BN254 Groth16 key: {reason}")]
     BadKey {
         /// The key file.
         path: PathBuf,

@@ -5,9 +5,10 @@
 //! confirmations promise), and the state after the batches cut so far (`batched`). A batch is
 //! a prefix of the operations not yet batched that fits the circuit's sections: deposits,
 //! then transfers, then withdrawals, each within its slots; the first operation that does not
-//! fit ends the batch. Because the prefix is applied in the order it was accepted, every
-//! operation the head accepted also goes into a batch (the one exception, a fee account that
-//! spends fees of the same batch, is refused at acceptance).
+//! fit ends the batch ([`Operator::next_batch_len`] says what fits: slots, fee slots, and no
+//! debit from the fee account after a fee, since the batch credits its fees at its end).
+//! Because the prefix is applied in the order it was accepted, every operation the head
+//! accepted also goes into a batch.
 
 use super::wire::LoggedOp;
 use crate::{
@@ -146,15 +147,6 @@ impl Operator {
         if self.ids.contains_key(&id) {
             return Err(format!("transaction {id} was already accepted"));
         }
-        if let ZkOperation::Transfer(t) = &op
-            && t.from == 0
-        {
-            // Account 0 receives each batch's fees only at its end: spending from it in a
-            // batch that also pays it fees could not be proven. Refused for simplicity.
-            if self.unbatched() > 0 {
-                return Err("the fee account transacts only when no operation is pending".into());
-            }
-        }
         self.head.apply(&op, true)?;
         let entry = LoggedOp::from_op(&op, 0);
         self.push(op, entry.clone(), Some(id));
@@ -227,10 +219,18 @@ impl Operator {
     }
 
     /// How many of the unbatched operations the next batch takes (0: nothing to batch).
+    ///
+    /// The batch ends before the first operation that does not fit its section's slots or
+    /// comes in a section already passed; before a fee in one token more than the batch has
+    /// fee slots for; and before a debit from account 0 once the batch holds a fee. Account 0
+    /// receives the batch's fees only at its end (one credit per fee token), so such a debit,
+    /// which the head accepted against fees credited at once, could not be proven in the same
+    /// batch; it opens the next one instead, after the credit.
     pub fn next_batch_len(&self) -> usize {
         let (mut deposits, mut transfers, mut withdrawals) = (0, 0, 0);
         let mut section = 0;
         let mut taken = 0;
+        let mut fee_tokens: Vec<u32> = Vec::new();
         for op in &self.ops[self.batched_upto as usize..] {
             let (kind, used, slots) = match op {
                 ZkOperation::Deposit(_) => (0, &mut deposits, self.params.deposits),
@@ -239,6 +239,20 @@ impl Operator {
             };
             if kind < section || *used == slots {
                 break;
+            }
+            let (from, token, fee) = match op {
+                ZkOperation::Deposit(_) => (None, 0, 0),
+                ZkOperation::Transfer(t) => (Some(t.from), t.token, t.fee),
+                ZkOperation::Withdrawal(w) => (Some(w.from), w.token, w.fee),
+            };
+            if from == Some(0) && !fee_tokens.is_empty() {
+                break;
+            }
+            if fee > 0 && !fee_tokens.contains(&token) {
+                if fee_tokens.len() == self.params.fee_tokens {
+                    break;
+                }
+                fee_tokens.push(token);
             }
             section = kind;
             *used += 1;

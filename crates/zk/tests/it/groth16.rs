@@ -212,8 +212,11 @@ fn the_key_store_caches_keys_and_checks_them_by_hash() {
     assert_eq!(keys.manifest.seed, TOY_SEED);
     let (pk_path, vk_path, manifest_path) = store.paths("toy");
     let manifest = std::fs::read_to_string(&manifest_path).unwrap();
-    assert!(manifest.starts_with("ply groth16 keys v1\n"), "{manifest}");
+    assert!(manifest.starts_with("ply groth16 keys v2\n"), "{manifest}");
     assert!(manifest.contains("NOT a ceremony"), "{manifest}");
+    // The proving key is stored uncompressed (it loads without decompressing points).
+    let pk_len = std::fs::metadata(&pk_path).unwrap().len() as usize;
+    assert_eq!(pk_len, ark_serialize::CanonicalSerialize::uncompressed_size(&keys.pk));
 
     // Loaded again, not regenerated (a different seed would give different keys).
     let loaded = store.load_or_setup("toy", CubeCircuit::shape(), TOY_SEED + 1).unwrap();
@@ -259,7 +262,7 @@ fn the_key_store_caches_keys_and_checks_them_by_hash() {
     store.load_or_setup("toy", CubeCircuit::shape(), TOY_SEED).unwrap();
 
     // A manifest of another version, or a missing file, is an error too.
-    std::fs::write(&manifest_path, manifest.replace("v1", "v9")).unwrap();
+    std::fs::write(&manifest_path, manifest.replace("v2", "v1")).unwrap();
     let err = store.load_or_setup("toy", CubeCircuit::shape(), TOY_SEED).unwrap_err();
     assert!(matches!(err, Groth16Error::BadManifest { .. }), "{err}");
     std::fs::write(&manifest_path, &manifest).unwrap();

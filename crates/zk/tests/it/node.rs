@@ -486,6 +486,56 @@ fn an_operation_that_could_not_be_logged_is_taken_back() {
 }
 
 #[test]
+fn a_batch_ends_where_the_circuit_could_not_prove_more() {
+    use ply_zk::{
+        circuit::{ZkDeposit, ZkOperation},
+        node::Operator,
+    };
+    let domain = ply_zk::circuit::signing_domain(31337, Address::repeat_byte(0xdd));
+    let genesis =
+        ZkState::new(&BATCH_PARAMS, domain, Address::repeat_byte(0xee), key(0).public_key())
+            .unwrap();
+    let mut operator = Operator::new(BATCH_PARAMS, genesis);
+    let deposit = |i: usize, token: u32| {
+        ZkOperation::Deposit(ZkDeposit {
+            to: dev_signer(i).unwrap().address(),
+            public_key: key(i).public_key(),
+            token,
+            amount: ETHER,
+        })
+    };
+    operator.deposit(0, deposit(1, 0)).unwrap();
+    operator.deposit(1, deposit(2, 1)).unwrap();
+    let fee = 1_000_000_000_000u128;
+    // Account 1 pays account 0 with a fee in ETH; account 2 pays a fee in token 1 (one fee slot
+    // a batch: it opens the next batch); account 0 then withdraws what it was paid and the ETH
+    // fee, which the head credited at once but a batch credits only at its end.
+    let ops = [
+        ZkOperation::Transfer(ZkTransfer::signed(&key(1), domain, 1, 0, 0, ETHER / 4, fee, 0)),
+        ZkOperation::Transfer(ZkTransfer::signed(&key(2), domain, 2, 1, 1, ETHER / 2, fee, 0)),
+        ZkOperation::Withdrawal(ZkWithdrawal::signed(&key(0), domain, 0, 0, ETHER / 4 + fee, 0, 0)),
+    ];
+    for op in ops {
+        operator.accept(op).expect("the head accepts it");
+    }
+    let mut lens = Vec::new();
+    while operator.next_batch_len() > 0 {
+        let len = operator.next_batch_len();
+        let (_, witness) = operator.cut_batch().unwrap().expect("a batch");
+        witness.circuit.check().expect("every cut batch can be proven");
+        lens.push(len);
+    }
+    assert_eq!(
+        lens,
+        [3, 1, 1],
+        "deposits and the ETH transfer; the token transfer; the withdrawal"
+    );
+    let account0 = operator.head().account(0).unwrap();
+    assert_eq!(account0.balances.get(&0), None, "account 0 withdrew all its ETH");
+    assert_eq!(account0.balances.get(&1), Some(&fee));
+}
+
+#[test]
 fn the_log_belongs_to_one_deployment() {
     // A data directory reused for a new contract (a redeployed devnet) must not replay the old
     // contract's operations against it.

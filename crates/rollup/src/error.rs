@@ -13,8 +13,9 @@ pub enum Error {
     /// The L1 failed or refused something.
     #[error(transparent)]
     L1(#[from] ply_l1::Error),
-    /// The sequencer's database failed or holds data this version cannot read.
-    #[error("sequencer database: {0}")]
+    /// A node's database (the sequencer's journal) failed or holds data this version cannot
+    /// read.
+    #[error("database: {0}")]
     Storage(String),
     /// The node is shutting down.
     #[error("the sequencer has stopped")]
@@ -40,6 +41,7 @@ storage_error_from!(
     redb::TableError,
     redb::StorageError,
     redb::CommitError,
+    redb::SetDurabilityError,
     serde_json::Error
 );
 

@@ -26,7 +26,6 @@
 pub mod babyjubjub;
 pub mod circuit;
 pub mod dac;
-mod db;
 pub mod eddsa;
 mod error;
 mod field;

@@ -7,6 +7,7 @@
 //! senders — a soft confirmation is never lost by a crash, and a busy sequencer pays one fsync
 //! per group, not per transaction.
 
+pub mod journal;
 pub mod rpc;
 pub mod state;
 pub mod store;

@@ -443,10 +443,13 @@ async fn batch_appended_just_before_a_crash_is_not_posted_again() {
 
     // On restart the node recognises the batch on L1, records and proposes it.
     let node = deployment.start_node(&l1, dir.path()).await;
+    // Two batches, or three when the block sealed at restart missed the recovered batch (the
+    // block timer runs on the wall clock): either way each is on L1 and proposed once.
     let batches = wait_settled(&node.sequencer, &deriver).await;
-    assert_eq!(batches.len(), 2);
-    assert_eq!(l1_count(&l1, rollup, Rollup::batchCountCall {}).await, U256::from(2));
-    assert_eq!(l1_count(&l1, rollup, Rollup::outputCountCall {}).await, U256::from(2));
+    let n = U256::from(batches.len());
+    assert!(batches.len() >= 2, "{} batches", batches.len());
+    assert_eq!(l1_count(&l1, rollup, Rollup::batchCountCall {}).await, n);
+    assert_eq!(l1_count(&l1, rollup, Rollup::outputCountCall {}).await, n);
     drop(deriver);
     node.stop().await;
 }
@@ -483,8 +486,8 @@ async fn output_proposed_just_before_a_crash_is_not_proposed_again() {
     // On restart the node sees the output on L1 and does not propose it again.
     let node = deployment.start_node(&l1, dir.path()).await;
     let batches = wait_settled(&node.sequencer, &deriver).await;
-    assert_eq!(batches.len(), 2);
-    assert_eq!(l1_count(&l1, rollup, Rollup::outputCountCall {}).await, U256::from(2));
+    assert!(batches.len() >= 2, "{} batches", batches.len());
+    assert_eq!(l1_count(&l1, rollup, Rollup::outputCountCall {}).await, U256::from(batches.len()));
     drop(deriver);
     node.stop().await;
 }

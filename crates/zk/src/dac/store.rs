@@ -29,7 +29,8 @@ impl DacStore {
     /// Opens (or creates) the database in `dir`; [`put`](Self::put) refuses batches longer
     /// than `max_batch_bytes`.
     pub fn open(dir: &Path, max_batch_bytes: usize) -> Result<Self> {
-        let db = crate::db::open_versioned(dir, "dac.redb", FORMAT_VERSION, ZkError::DacStorage)?;
+        let db = ply_rollup::sequencer::journal::open_versioned(dir, "dac.redb", FORMAT_VERSION)
+            .map_err(|e| ZkError::DacStorage(e.to_string()))?;
         let txn = db.begin_write().map_err(storage)?;
         {
             txn.open_table(BATCHES).map_err(storage)?;

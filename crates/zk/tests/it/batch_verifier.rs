@@ -5,7 +5,6 @@
 use alloy::primitives::{Address as L1Address, Bytes, U256};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_std::rand::{SeedableRng, rngs::StdRng};
 use ply_contracts::{BatchVerifier, Contract};
 use ply_core::{Address, dev::dev_signer};
@@ -15,7 +14,7 @@ use ply_zk::circuit::{
     BatchParams, BatchWitness, ZkDeposit, ZkOperation, ZkState, ZkTransfer, ZkWithdrawal,
 };
 use ply_zk::eddsa::SecretKey;
-use ply_zk::groth16::{self, ConstraintMatrices, EvmProof, ProvingKey, VerifyingKey};
+use ply_zk::groth16::{self, ConstraintMatrices, EvmProof, KeyStore, Keys};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -56,47 +55,36 @@ fn genesis() -> ZkState {
     ZkState::new(&BATCH_PARAMS, domain(), Address::repeat_byte(0xee), key(0).public_key()).unwrap()
 }
 
-/// The keys of [`BATCH_PARAMS`] (seed [`BATCH_SEED`]), set up once and cached in the target
-/// directory under the circuit's fingerprint, so that a changed circuit is set up again.
-///
-/// The cache is the proving key uncompressed and unchecked (a trusted file of this test's own
-/// making): `KeyStore`'s compressed, validated keys take longer to load at this size (about
-/// 300,000 constraints) than the setup itself.
-/// The test batch circuit's constraint matrices, built once per test binary.
-pub(crate) fn batch_matrices() -> &'static Arc<ConstraintMatrices> {
-    static MATRICES: OnceLock<Arc<ConstraintMatrices>> = OnceLock::new();
-    MATRICES.get_or_init(|| {
+/// The keys of [`BATCH_PARAMS`] (seed [`BATCH_SEED`]) with the circuit's matrices, set up once
+/// and cached by a [`KeyStore`] in the target directory; cached keys of another circuit (the
+/// circuit changed) are set up again.
+pub(crate) fn batch_keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| {
         let circuit = BatchWitness::build(&mut genesis(), &BATCH_PARAMS, &[]).unwrap().circuit;
-        Arc::new(ConstraintMatrices::of(circuit).unwrap())
+        let store =
+            KeyStore::new(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ply-zk-batch-keys"));
+        match store.load_or_setup("batch", circuit.clone(), BATCH_SEED) {
+            Err(
+                groth16::Groth16Error::ShapeMismatch { .. }
+                | groth16::Groth16Error::BadManifest { .. },
+            ) => {
+                std::fs::remove_dir_all(store.dir()).unwrap();
+                store.load_or_setup("batch", circuit, BATCH_SEED)
+            }
+            keys => keys,
+        }
+        .expect("the batch circuit's keys")
     })
 }
 
-pub(crate) fn batch_keys() -> &'static (ProvingKey, VerifyingKey) {
-    static KEYS: OnceLock<(ProvingKey, VerifyingKey)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let circuit = BatchWitness::build(&mut genesis(), &BATCH_PARAMS, &[]).unwrap().circuit;
-        let shape = batch_matrices().shape();
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ply-zk-batch-keys");
-        let path = dir.join(format!("{}-{BATCH_SEED}.pk", shape.fingerprint));
-        if let Ok(bytes) = std::fs::read(&path)
-            && let Ok(pk) = ProvingKey::deserialize_uncompressed_unchecked(&bytes[..])
-        {
-            let vk = pk.vk.clone();
-            return (pk, vk);
-        }
-        let (pk, vk) = groth16::dev_setup(circuit, BATCH_SEED).expect("setup of the batch circuit");
-        let mut bytes = Vec::with_capacity(pk.uncompressed_size());
-        pk.serialize_uncompressed(&mut bytes).unwrap();
-        std::fs::create_dir_all(&dir).unwrap();
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, &bytes).unwrap();
-        std::fs::rename(&tmp, &path).unwrap();
-        (pk, vk)
-    })
+/// The test batch circuit's constraint matrices (those of [`batch_keys`]).
+pub(crate) fn batch_matrices() -> &'static Arc<ConstraintMatrices> {
+    &batch_keys().matrices
 }
 
 fn batch_verifier_source() -> String {
-    ply_zk::verifier::solidity_verifier(&batch_keys().1, "BatchVerifier", REGENERATE)
+    ply_zk::verifier::solidity_verifier(&batch_keys().vk, "BatchVerifier", REGENERATE)
 }
 
 #[test]
@@ -165,7 +153,7 @@ async fn call_verifier(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_proven_batch_verifies_on_the_embedded_l1() {
-    let (pk, vk) = batch_keys();
+    let Keys { pk, vk, .. } = batch_keys();
     let mut state = genesis();
     let witness = BatchWitness::build(&mut state, &BATCH_PARAMS, &batch_ops()).unwrap();
     assert_eq!(state.account_count(), 3, "the operator, Alice and Bob");

@@ -22,7 +22,7 @@ use ply_l1::{
     node::Node,
 };
 use ply_zk::{
-    circuit::{BatchWitness, ZkState, ZkTransfer, ZkWithdrawal},
+    circuit::{BatchWitness, ZkOperation, ZkState, ZkTransfer, ZkWithdrawal},
     dac::{DacClient, DacDomain, DacMember, DacMemberConfig, sign_data_hash},
     groth16,
     node::{
@@ -117,7 +117,7 @@ struct Rig {
 }
 
 async fn rig(l1: TestL1, committee: Vec<DacClient>, threshold: usize) -> Rig {
-    let (pk, vk) = batch_keys();
+    let groth16::Keys { pk, vk, .. } = batch_keys();
     let operator = l1.sender(0);
     let mut members: Vec<Address> = committee.iter().map(|c| c.member()).collect();
     members.sort();
@@ -208,7 +208,7 @@ impl Rig {
         let mut state = state.clone();
         let witness = BatchWitness::build(&mut state, &BATCH_PARAMS, &[]).unwrap();
         let proof = groth16::prove_with(
-            &batch_keys().0,
+            &batch_keys().pk,
             batch_matrices(),
             witness.circuit.clone(),
             &mut StdRng::seed_from_u64(5),
@@ -448,28 +448,31 @@ async fn validium_on_anvil() {
     validium_end_to_end(l1).await;
 }
 
-#[test]
-fn an_operation_that_could_not_be_logged_is_taken_back() {
-    use ply_zk::{
-        circuit::{ZkDeposit, ZkOperation},
-        node::Operator,
-    };
+/// An operator of the test shape for a made-up deployment, with its signing domain.
+fn test_operator() -> (ply_zk::Fr, ply_zk::node::Operator) {
     let domain = ply_zk::circuit::signing_domain(31337, Address::repeat_byte(0xdd));
     let genesis =
         ZkState::new(&BATCH_PARAMS, domain, Address::repeat_byte(0xee), key(0).public_key())
             .unwrap();
-    let mut operator = Operator::new(BATCH_PARAMS, genesis);
-    let deposit = |i: usize| {
-        ZkOperation::Deposit(ZkDeposit {
-            to: dev_signer(i).unwrap().address(),
-            public_key: key(i).public_key(),
-            token: 0,
-            amount: ETHER,
-        })
-    };
-    operator.deposit(0, deposit(1)).unwrap();
+    (domain, ply_zk::node::Operator::new(BATCH_PARAMS, genesis))
+}
+
+/// A deposit of one unit (10^18) of `token` from dev account `i`, with its L2 key.
+fn deposit_op(i: usize, token: u32) -> ZkOperation {
+    ZkOperation::Deposit(ply_zk::circuit::ZkDeposit {
+        to: dev_signer(i).unwrap().address(),
+        public_key: key(i).public_key(),
+        token,
+        amount: ETHER,
+    })
+}
+
+#[test]
+fn an_operation_that_could_not_be_logged_is_taken_back() {
+    let (domain, mut operator) = test_operator();
+    operator.deposit(0, deposit_op(1, 0)).unwrap();
     let before = operator.head().root();
-    operator.deposit(1, deposit(2)).unwrap();
+    operator.deposit(1, deposit_op(2, 0)).unwrap();
     operator.undo_last();
     assert_eq!(
         (operator.head().root(), operator.next_deposit(), operator.log().len()),
@@ -487,25 +490,9 @@ fn an_operation_that_could_not_be_logged_is_taken_back() {
 
 #[test]
 fn a_batch_ends_where_the_circuit_could_not_prove_more() {
-    use ply_zk::{
-        circuit::{ZkDeposit, ZkOperation},
-        node::Operator,
-    };
-    let domain = ply_zk::circuit::signing_domain(31337, Address::repeat_byte(0xdd));
-    let genesis =
-        ZkState::new(&BATCH_PARAMS, domain, Address::repeat_byte(0xee), key(0).public_key())
-            .unwrap();
-    let mut operator = Operator::new(BATCH_PARAMS, genesis);
-    let deposit = |i: usize, token: u32| {
-        ZkOperation::Deposit(ZkDeposit {
-            to: dev_signer(i).unwrap().address(),
-            public_key: key(i).public_key(),
-            token,
-            amount: ETHER,
-        })
-    };
-    operator.deposit(0, deposit(1, 0)).unwrap();
-    operator.deposit(1, deposit(2, 1)).unwrap();
+    let (domain, mut operator) = test_operator();
+    operator.deposit(0, deposit_op(1, 0)).unwrap();
+    operator.deposit(1, deposit_op(2, 1)).unwrap();
     let fee = 1_000_000_000_000u128;
     // Account 1 pays account 0 with a fee in ETH; account 2 pays a fee in token 1 (one fee slot
     // a batch: it opens the next batch); account 0 then withdraws what it was paid and the ETH
@@ -522,7 +509,10 @@ fn a_batch_ends_where_the_circuit_could_not_prove_more() {
     while operator.next_batch_len() > 0 {
         let len = operator.next_batch_len();
         let (_, witness) = operator.cut_batch().unwrap().expect("a batch");
-        witness.circuit.check().expect("every cut batch can be proven");
+        let keys = batch_keys();
+        let proof = keys.prove(witness.circuit.clone(), &mut StdRng::seed_from_u64(3));
+        let proof = proof.expect("every cut batch can be proven");
+        assert!(groth16::verify(&keys.vk, &[witness.commitment], &proof));
         lens.push(len);
     }
     assert_eq!(

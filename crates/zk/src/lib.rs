@@ -4,7 +4,8 @@
 //! - [`mod@poseidon`]: Poseidon with circom's parameters, so that hashes and proofs interoperate
 //!   with circomlib and its tools; the gadget is [`poseidon::constraints::poseidon_var`].
 //! - [`PoseidonHasher`]: the ledger's [`TreeHasher`](ply_ledger::TreeHasher) over Poseidon,
-//!   which makes `Ledger<PoseidonHasher>` the zk rollup's state.
+//!   with quaternary trees: the zk family's account and balance trees
+//!   ([`circuit::ZkState`]) are the ledger's `SparseMerkleTree<PoseidonHasher>`.
 //! - [`babyjubjub`] and [`eddsa`]: EdDSA over BabyJubjub with Poseidon, as circomlib's
 //!   `eddsaposeidon`, with the L2 key derived from the user's Ethereum key
 //!   ([`eddsa::SecretKey::from_ethereum_signer`]) so that a user keeps one key.

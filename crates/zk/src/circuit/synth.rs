@@ -210,6 +210,10 @@ fn packed_bits(
     Ok((mantissa, exponent))
 }
 
+// The gadget below, `BatchParams::siblings` and the empty balance root's level are written for
+// the native trees' arity: quaternary.
+const _: () = assert!(PoseidonHasher::ARITY_BITS == 2, "the circuit's trees are quaternary");
+
 /// The root from a leaf and its path in a quaternary tree: at each level the next two index
 /// bits (lowest first) place the node among its three siblings (in position order), and the
 /// four children are hashed. Six constraints place a node, 297 hash a level.

@@ -12,18 +12,25 @@ import {
 /// @title Bridge
 /// @author ply
 /// @notice The L1 side of a ply rollup's token bridge (docs/rollup.md). It holds the ETH and
-///         ERC-20 tokens deposited to the L2, keeps the **deposit queue** that the sequencer must
-///         consume in order (and by a deadline, which the `Rollup` enforces), and pays out
-///         withdrawals proven against the final output of a batch.
-/// @dev Token ids: `0` is ETH; ERC-20 tokens get ids `1, 2, ...` in order of registration.
+///         ERC-20 tokens deposited to the L2, keeps the **priority-operation queue** (deposits,
+///         forced transfers and forced withdrawals) that the batches must consume in order (and by
+///         a deadline, which the `Rollup` enforces), and pays out withdrawals proven against the
+///         final output of a batch.
+/// @dev Token ids: `0` is ETH; ERC-20 tokens get ids `1, 2, ...` in order of registration by the
+///      **token governor**, an account fixed at deployment (zkSync Lite's model): with a cap of
+///      255 ids, an open registry would let anyone fill it with worthless contracts so that no
+///      real token could ever be listed.
 ///
-///      Deposit `i` (0-based) is stored as
+///      Priority operation `i` (0-based) is stored as (docs/rollup.md, "Priority operations")
 ///
-///          keccak256(abi.encode(uint256 i, address from, address to, uint32 token,
+///          keccak256(abi.encode(uint256 i, uint8 kind, address from, address to, uint32 token,
 ///                               uint256 amount, uint64 timestamp))
 ///
-///      together with its `timestamp` (`block.timestamp` of the deposit), and announced by
-///      `DepositQueued`.
+///      with `kind` 0 (deposit), 1 (forced transfer) or 2 (forced withdrawal), together with its
+///      `timestamp` (`block.timestamp` when queued), and announced by `OperationQueued`. A forced
+///      operation needs no L2 signature: its `from` is `msg.sender`, the owner of the L2 account
+///      with that address. The L2 skips any operation its state refuses; a skipped deposit's
+///      funds stay in the bridge.
 ///
 ///      Withdrawal `i` of batch `b` is the leaf
 ///      `keccak256(abi.encode(uint256 b, uint256 i, address to, uint32 token, uint256 amount))` at
@@ -52,8 +59,20 @@ contract Bridge {
     /// @notice The depth of every batch's withdrawal tree (16: up to 65,536 withdrawals a batch).
     uint256 public constant WITHDRAWAL_TREE_DEPTH = TREE_DEPTH;
 
+    /// @notice The kind of a deposit in the priority queue.
+    uint8 public constant KIND_DEPOSIT = 0;
+
+    /// @notice The kind of a forced L2 transfer in the priority queue.
+    uint8 public constant KIND_FORCED_TRANSFER = 1;
+
+    /// @notice The kind of a forced L2 withdrawal in the priority queue.
+    uint8 public constant KIND_FORCED_WITHDRAWAL = 2;
+
     /// @notice The account that deployed the bridge, the only one allowed to call `initialize`.
     address public immutable deployer;
+
+    /// @notice The only account allowed to register tokens (fixed at deployment).
+    address public immutable tokenGovernor;
 
     /// @notice The rollup whose final outputs authorise withdrawals (zero until `initialize`).
     Rollup public rollup;
@@ -64,11 +83,11 @@ contract Bridge {
     /// @dev The token id of each registered ERC-20 (0 for unregistered addresses).
     mapping(address l1Token => uint32 id) private _tokenIds;
 
-    /// @dev `_depositHashes[i]` is the hash of deposit `i` (see the contract's documentation).
-    bytes32[] private _depositHashes;
+    /// @dev `_opHashes[i]` is the hash of priority operation `i` (see the contract's documentation).
+    bytes32[] private _opHashes;
 
-    /// @dev `_depositTimestamps[i]` is the `block.timestamp` of deposit `i` (packed, 4 per slot).
-    uint64[] private _depositTimestamps;
+    /// @dev `_opTimestamps[i]` is the `block.timestamp` of operation `i` (packed, 4 per slot).
+    uint64[] private _opTimestamps;
 
     /// @dev Claimed withdrawals: bit `leaf % 256` of `_claimed[batch][leaf / 256]`.
     mapping(uint256 batchIndex => mapping(uint256 word => uint256 bits)) private _claimed;
@@ -81,15 +100,22 @@ contract Bridge {
     /// @param l1Token Its L1 contract address.
     event TokenRegistered(uint32 token, address l1Token);
 
-    /// @notice A deposit was appended to the queue.
+    /// @notice A priority operation was appended to the queue.
     /// @param index Its position in the queue (0-based, consecutive).
-    /// @param from The L1 account that paid it (`msg.sender`).
-    /// @param to The L2 account (address) credited with it.
+    /// @param kind 0 deposit, 1 forced transfer, 2 forced withdrawal.
+    /// @param from `msg.sender`: the depositor, or the L2 account forced to transfer or withdraw.
+    /// @param to The L2 recipient (deposit, forced transfer) or the L1 recipient (forced withdrawal).
     /// @param token The token id (0 for ETH).
     /// @param amount The amount, in the token's smallest unit.
-    /// @param timestamp `block.timestamp` of the deposit; the inclusion deadline counts from it.
-    event DepositQueued(
-        uint256 indexed index, address indexed from, address to, uint32 token, uint256 amount, uint64 timestamp
+    /// @param timestamp `block.timestamp` when queued; the inclusion deadline counts from it.
+    event OperationQueued(
+        uint256 indexed index,
+        uint8 kind,
+        address indexed from,
+        address to,
+        uint32 token,
+        uint256 amount,
+        uint64 timestamp
     );
 
     /// @notice A withdrawal was paid out.
@@ -122,6 +148,14 @@ contract Bridge {
     /// @param rollup The address given.
     error InvalidRollup(address rollup);
 
+    /// @notice Only the token governor may register tokens.
+    /// @param caller The account that called.
+    /// @param governor The token governor.
+    error NotTokenGovernor(address caller, address governor);
+
+    /// @notice The token governor may not be the zero address.
+    error ZeroTokenGovernor();
+
     /// @notice Only contracts (accounts with code) can be registered as tokens.
     /// @param l1Token The address given.
     error NotAContract(address l1Token);
@@ -143,7 +177,12 @@ contract Bridge {
     /// @param token The token id.
     error UnknownToken(uint32 token);
 
-    /// @notice Deposits of zero are refused.
+    /// @notice A forced operation names a token id that cannot exist on the L2.
+    /// @param token The token id.
+    /// @param max The largest token id.
+    error TokenIdOutOfRange(uint32 token, uint32 max);
+
+    /// @notice Deposits and forced operations of zero are refused.
     error ZeroAmount();
 
     /// @notice The deposit exceeds `MAX_DEPOSIT_AMOUNT`.
@@ -171,10 +210,10 @@ contract Bridge {
     /// @param received The increase of the bridge's balance.
     error AmountMismatch(address l1Token, uint256 expected, uint256 received);
 
-    /// @notice No deposit has this index.
+    /// @notice No priority operation has this index.
     /// @param index The index asked for.
-    /// @param count The number of deposits.
-    error DepositIndexOutOfRange(uint256 index, uint256 count);
+    /// @param count The queue's length.
+    error OperationIndexOutOfRange(uint256 index, uint256 count);
 
     /// @notice The leaf index is outside the depth-16 withdrawal tree.
     /// @param leafIndex The index given.
@@ -208,7 +247,7 @@ contract Bridge {
     /// @param amount The amount.
     error TokenTransferFailed(address l1Token, address to, uint256 amount);
 
-    /// @notice A deposit or claim was re-entered.
+    /// @notice A deposit, forced operation or claim was re-entered.
     error Reentrancy();
 
     /// @dev Holds the reentrancy lock for the duration of the function.
@@ -220,8 +259,12 @@ contract Bridge {
     }
 
     /// @notice Creates an unwired bridge; its deployer wires it with `initialize`.
-    constructor() {
+    /// @param tokenGovernor_ The only account allowed to register tokens (a multisig or a
+    ///        timelock in production).
+    constructor(address tokenGovernor_) {
+        if (tokenGovernor_ == address(0)) revert ZeroTokenGovernor();
         deployer = msg.sender;
+        tokenGovernor = tokenGovernor_;
     }
 
     /// @notice Wires the bridge to its rollup, once. Only the deployer may call it.
@@ -238,11 +281,12 @@ contract Bridge {
 
     // ------------------------------------------------------------------ tokens
 
-    /// @notice Registers an ERC-20 token, giving it the next token id. Anyone may register a
-    ///         token; each token once.
+    /// @notice Registers an ERC-20 token, giving it the next token id. Only the token governor
+    ///         may register tokens (so that nobody can fill the 255 ids with junk); each token once.
     /// @param l1Token The token's L1 address; it must hold code.
     /// @return token The new token id (1 for the first token).
     function registerToken(address l1Token) external returns (uint32 token) {
+        if (msg.sender != tokenGovernor) revert NotTokenGovernor(msg.sender, tokenGovernor);
         if (l1Token.code.length == 0) revert NotAContract(l1Token);
         uint32 existing = _tokenIds[l1Token];
         if (existing != 0) revert TokenAlreadyRegistered(l1Token, existing);
@@ -291,7 +335,7 @@ contract Bridge {
     function depositETH(address to) external payable nonReentrant returns (uint256 index) {
         _requireInitialized();
         _checkDeposit(to, msg.value);
-        index = _enqueue(to, ETH_TOKEN, msg.value);
+        index = _enqueue(KIND_DEPOSIT, to, ETH_TOKEN, msg.value);
     }
 
     /// @notice Deposits `amount` of a registered ERC-20 token to the L2 account `to`. The bridge
@@ -313,31 +357,64 @@ contract Bridge {
         uint256 received = _balanceOf(l1Token) - before;
         if (received != amount) revert AmountMismatch(l1Token, amount, received);
 
-        index = _enqueue(to, token, amount);
+        index = _enqueue(KIND_DEPOSIT, to, token, amount);
     }
 
-    /// @notice The number of deposits queued so far; the next deposit gets this index.
+    // ------------------------------------------------------------------ forced operations
+
+    /// @notice Queues a forced L2 transfer of `amount` of `token` from the L2 account of
+    ///         `msg.sender` to the L2 account `to` (created if it has none). The sequencer must
+    ///         include it by the inclusion deadline; the L2 skips it if the account does not exist,
+    ///         the token is unknown or the balance is short. No fee, no nonce.
+    /// @param to The L2 recipient.
+    /// @param token The token id.
+    /// @param amount The amount, at least 1 and at most `MAX_DEPOSIT_AMOUNT`.
+    /// @return index The operation's position in the queue.
+    function forceTransfer(address to, uint32 token, uint256 amount) external nonReentrant returns (uint256 index) {
+        _requireInitialized();
+        _checkForced(to, token, amount);
+        index = _enqueue(KIND_FORCED_TRANSFER, to, token, amount);
+    }
+
+    /// @notice Queues a forced L2 withdrawal of `amount` of `token` from the L2 account of
+    ///         `msg.sender` to the L1 account `to`: the escape from a censoring sequencer. Once a
+    ///         batch applies it, `to` claims it with `claimWithdrawal` against that batch's final
+    ///         output. The L2 skips it if the account does not exist, the token is unknown, the
+    ///         balance is short or the batch's withdrawal tree is full.
+    /// @param to The L1 recipient.
+    /// @param token The token id.
+    /// @param amount The amount, at least 1 and at most `MAX_DEPOSIT_AMOUNT`.
+    /// @return index The operation's position in the queue.
+    function forceWithdrawal(address to, uint32 token, uint256 amount) external nonReentrant returns (uint256 index) {
+        _requireInitialized();
+        _checkForced(to, token, amount);
+        index = _enqueue(KIND_FORCED_WITHDRAWAL, to, token, amount);
+    }
+
+    // ------------------------------------------------------------------ the queue
+
+    /// @notice The number of priority operations queued so far; the next one gets this index.
     /// @return The queue length.
-    function depositCount() external view returns (uint256) {
-        return _depositHashes.length;
+    function queueLength() external view returns (uint256) {
+        return _opHashes.length;
     }
 
-    /// @notice The hash of deposit `index` (see the contract's documentation).
-    /// @param index A deposit index, below `depositCount()`.
-    /// @return The deposit hash.
-    function depositHash(uint256 index) external view returns (bytes32) {
-        uint256 count = _depositHashes.length;
-        if (index >= count) revert DepositIndexOutOfRange(index, count);
-        return _depositHashes[index];
+    /// @notice The hash of priority operation `index` (see the contract's documentation).
+    /// @param index An operation index, below `queueLength()`.
+    /// @return The operation hash.
+    function operationHash(uint256 index) external view returns (bytes32) {
+        uint256 count = _opHashes.length;
+        if (index >= count) revert OperationIndexOutOfRange(index, count);
+        return _opHashes[index];
     }
 
-    /// @notice The `block.timestamp` at which deposit `index` was queued.
-    /// @param index A deposit index, below `depositCount()`.
+    /// @notice The `block.timestamp` at which priority operation `index` was queued.
+    /// @param index An operation index, below `queueLength()`.
     /// @return The timestamp, in seconds.
-    function depositTimestamp(uint256 index) external view returns (uint64) {
-        uint256 count = _depositTimestamps.length;
-        if (index >= count) revert DepositIndexOutOfRange(index, count);
-        return _depositTimestamps[index];
+    function operationTimestamp(uint256 index) external view returns (uint64) {
+        uint256 count = _opTimestamps.length;
+        if (index >= count) revert OperationIndexOutOfRange(index, count);
+        return _opTimestamps[index];
     }
 
     // ------------------------------------------------------------------ withdrawals
@@ -410,13 +487,18 @@ contract Bridge {
         if (amount > MAX_DEPOSIT_AMOUNT) revert AmountTooLarge(amount, MAX_DEPOSIT_AMOUNT);
     }
 
-    /// @dev Appends deposit (msg.sender -> `to`, `token`, `amount`) to the queue.
-    function _enqueue(address to, uint32 token, uint256 amount) private returns (uint256 index) {
-        index = _depositHashes.length;
+    function _checkForced(address to, uint32 token, uint256 amount) private pure {
+        _checkDeposit(to, amount);
+        if (token > MAX_TOKEN_ID) revert TokenIdOutOfRange(token, MAX_TOKEN_ID);
+    }
+
+    /// @dev Appends operation (`kind`, msg.sender -> `to`, `token`, `amount`) to the queue.
+    function _enqueue(uint8 kind, address to, uint32 token, uint256 amount) private returns (uint256 index) {
+        index = _opHashes.length;
         uint64 timestamp = uint64(block.timestamp);
-        _depositHashes.push(keccak256(abi.encode(index, msg.sender, to, token, amount, timestamp)));
-        _depositTimestamps.push(timestamp);
-        emit DepositQueued(index, msg.sender, to, token, amount, timestamp);
+        _opHashes.push(keccak256(abi.encode(index, kind, msg.sender, to, token, amount, timestamp)));
+        _opTimestamps.push(timestamp);
+        emit OperationQueued(index, kind, msg.sender, to, token, amount, timestamp);
     }
 
     /// @dev The bridge's balance of `l1Token` (`balanceOf(this)`).

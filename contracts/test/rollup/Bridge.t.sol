@@ -4,6 +4,7 @@ pragma solidity ^0.8.30;
 import {Vm} from "../utils/Vm.sol";
 import {Bridge} from "../../src/rollup/Bridge.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
+import {StepExecutor} from "../../src/rollup/StepExecutor.sol";
 import {TestToken} from "../../src/test/TestToken.sol";
 import {
     RollupFixture,
@@ -20,7 +21,7 @@ contract BridgeTest is RollupFixture {
     function test_InitialState() public view {
         vm.assertEq(address(bridge.rollup()), address(rollup));
         vm.assertEq(bridge.deployer(), address(this));
-        vm.assertEq(bridge.depositCount(), 0);
+        vm.assertEq(bridge.queueLength(), 0);
         vm.assertEq(bridge.tokenCount(), 1);
         vm.assertEq(bridge.MAX_DEPOSIT_AMOUNT(), MAX_AMOUNT);
         vm.assertEq(bridge.WITHDRAWAL_TREE_DEPTH(), 16);
@@ -33,15 +34,15 @@ contract BridgeTest is RollupFixture {
     }
 
     function test_InitializeOnlyByDeployer() public {
-        Bridge fresh = new Bridge();
-        Rollup r = new Rollup(fresh, SEQUENCER, PROPOSER, BOND, WINDOW, DEADLINE, L2_CHAIN_ID);
+        Bridge fresh = new Bridge(address(this));
+        Rollup r = new Rollup(fresh, new StepExecutor(fresh, 4, 2), config(GENESIS));
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(Bridge.NotDeployer.selector, ALICE, address(this)));
         fresh.initialize(r);
     }
 
     function test_InitializeRefusesForeignOrCodelessRollup() public {
-        Bridge fresh = new Bridge();
+        Bridge fresh = new Bridge(address(this));
         // `rollup` is wired to `bridge`, not to `fresh`.
         vm.expectRevert(abi.encodeWithSelector(Bridge.InvalidRollup.selector, address(rollup)));
         fresh.initialize(rollup);
@@ -50,7 +51,7 @@ contract BridgeTest is RollupFixture {
     }
 
     function test_DepositsAndClaimsNeedInitialization() public {
-        Bridge fresh = new Bridge();
+        Bridge fresh = new Bridge(address(this));
         vm.deal(ALICE, 1 ether);
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(Bridge.NotInitialized.selector));
@@ -74,8 +75,7 @@ contract BridgeTest is RollupFixture {
 
         vm.expectEmit(address(bridge));
         emit Bridge.TokenRegistered(2, address(second));
-        vm.prank(ALICE); // anyone may register
-        uint32 id = bridge.registerToken(address(second));
+        uint32 id = bridge.registerToken(address(second)); // by the governor (this contract)
 
         vm.assertEq(uint256(id), 2);
         vm.assertEq(bridge.tokenCount(), 2);
@@ -112,14 +112,14 @@ contract BridgeTest is RollupFixture {
     function test_DepositEthQueuesHashAndEvent() public {
         vm.deal(ALICE, 2 ether);
         vm.expectEmit(address(bridge));
-        emit Bridge.DepositQueued(0, ALICE, BOB, 0, 2 ether, uint64(T0));
+        emit Bridge.OperationQueued(0, 0, ALICE, BOB, 0, 2 ether, uint64(T0));
         vm.prank(ALICE);
         uint256 index = bridge.depositETH{value: 2 ether}(BOB);
 
         vm.assertEq(index, 0);
-        vm.assertEq(bridge.depositCount(), 1);
-        vm.assertEq(bridge.depositHash(0), depositHashOf(0, ALICE, BOB, 0, 2 ether, T0));
-        vm.assertEq(uint256(bridge.depositTimestamp(0)), T0);
+        vm.assertEq(bridge.queueLength(), 1);
+        vm.assertEq(bridge.operationHash(0), depositHashOf(0, ALICE, BOB, 0, 2 ether, T0));
+        vm.assertEq(uint256(bridge.operationTimestamp(0)), T0);
         vm.assertEq(address(bridge).balance, 2 ether);
     }
 
@@ -128,12 +128,12 @@ contract BridgeTest is RollupFixture {
         vm.startPrank(ALICE);
         token.approve(address(bridge), 500);
         vm.expectEmit(address(bridge));
-        emit Bridge.DepositQueued(0, ALICE, BOB, tokenId, 300, uint64(T0));
+        emit Bridge.OperationQueued(0, 0, ALICE, BOB, tokenId, 300, uint64(T0));
         uint256 index = bridge.depositERC20(address(token), BOB, 300);
         vm.stopPrank();
 
         vm.assertEq(index, 0);
-        vm.assertEq(bridge.depositHash(0), depositHashOf(0, ALICE, BOB, tokenId, 300, T0));
+        vm.assertEq(bridge.operationHash(0), depositHashOf(0, ALICE, BOB, tokenId, 300, T0));
         vm.assertEq(token.balanceOf(address(bridge)), 300);
         vm.assertEq(token.balanceOf(ALICE), 200);
     }
@@ -144,11 +144,12 @@ contract BridgeTest is RollupFixture {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         vm.assertEq(logs.length, 1);
         vm.assertEq(logs[0].topics.length, 3);
-        vm.assertEq(logs[0].topics[0], keccak256("DepositQueued(uint256,address,address,uint32,uint256,uint64)"));
+        vm.assertEq(logs[0].topics[0], keccak256("OperationQueued(uint256,uint8,address,address,uint32,uint256,uint64)"));
         vm.assertEq(uint256(logs[0].topics[1]), 0);
         vm.assertEq(logs[0].topics[2], bytes32(uint256(uint160(ALICE))));
-        (address to, uint32 id, uint256 amount, uint64 timestamp) =
-            abi.decode(logs[0].data, (address, uint32, uint256, uint64));
+        (uint8 kind, address to, uint32 id, uint256 amount, uint64 timestamp) =
+            abi.decode(logs[0].data, (uint8, address, uint32, uint256, uint64));
+        vm.assertEq(uint256(kind), 0);
         vm.assertEq(to, BOB);
         vm.assertEq(uint256(id), 0);
         vm.assertEq(amount, 7);
@@ -176,7 +177,7 @@ contract BridgeTest is RollupFixture {
     function test_MaxAmountIsAcceptedAndOneMoreRefused() public {
         depositEth(ALICE, ALICE, MAX_AMOUNT);
         depositToken(ALICE, ALICE, MAX_AMOUNT);
-        vm.assertEq(bridge.depositCount(), 2);
+        vm.assertEq(bridge.queueLength(), 2);
 
         vm.deal(ALICE, MAX_AMOUNT + 1);
         vm.prank(ALICE);
@@ -217,7 +218,7 @@ contract BridgeTest is RollupFixture {
         vm.expectRevert(abi.encodeWithSelector(Bridge.AmountMismatch.selector, address(fot), 1000, 990));
         bridge.depositERC20(address(fot), ALICE, 1000);
         vm.stopPrank();
-        vm.assertEq(bridge.depositCount(), 0);
+        vm.assertEq(bridge.queueLength(), 0);
         vm.assertEq(fot.balanceOf(ALICE), 1000);
     }
 
@@ -228,13 +229,13 @@ contract BridgeTest is RollupFixture {
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(Bridge.TransferFromFailed.selector, address(bad), ALICE, 1000));
         bridge.depositERC20(address(bad), ALICE, 1000);
-        vm.assertEq(bridge.depositCount(), 0);
+        vm.assertEq(bridge.queueLength(), 0);
 
         // The same token, when it does transfer and return true, is accepted.
         bad.setFailing(false);
         vm.prank(ALICE);
         bridge.depositERC20(address(bad), ALICE, 1000);
-        vm.assertEq(bridge.depositCount(), 1);
+        vm.assertEq(bridge.queueLength(), 1);
     }
 
     function test_NoReturnValueTokenIsAccepted() public {
@@ -243,7 +244,7 @@ contract BridgeTest is RollupFixture {
         usdt.mint(ALICE, 1000);
         vm.prank(ALICE);
         bridge.depositERC20(address(usdt), BOB, 400);
-        vm.assertEq(bridge.depositHash(0), depositHashOf(0, ALICE, BOB, id, 400, T0));
+        vm.assertEq(bridge.operationHash(0), depositHashOf(0, ALICE, BOB, id, 400, T0));
         vm.assertEq(usdt.balanceOf(address(bridge)), 400);
     }
 
@@ -257,16 +258,71 @@ contract BridgeTest is RollupFixture {
         // The nested deposit was refused by the lock; only the outer one was queued.
         vm.assertFalse(evil.nestedSucceeded());
         vm.assertEq(evil.nestedError(), abi.encodeWithSelector(Bridge.Reentrancy.selector));
-        vm.assertEq(bridge.depositCount(), 1);
+        vm.assertEq(bridge.queueLength(), 1);
         vm.assertEq(evil.balanceOf(address(bridge)), 100);
     }
 
     function test_DepositViewsOutOfRangeRevert() public {
-        vm.expectRevert(abi.encodeWithSelector(Bridge.DepositIndexOutOfRange.selector, 0, 0));
-        bridge.depositHash(0);
+        vm.expectRevert(abi.encodeWithSelector(Bridge.OperationIndexOutOfRange.selector, 0, 0));
+        bridge.operationHash(0);
         depositEth(ALICE, ALICE, 1);
-        vm.expectRevert(abi.encodeWithSelector(Bridge.DepositIndexOutOfRange.selector, 1, 1));
-        bridge.depositTimestamp(1);
+        vm.expectRevert(abi.encodeWithSelector(Bridge.OperationIndexOutOfRange.selector, 1, 1));
+        bridge.operationTimestamp(1);
+    }
+
+    // ---------------------------------------------------------------- token governance
+
+    /// The registry griefing of issue 10: a stranger tries to fill the 255 token ids with junk
+    /// contracts so that no real token can be listed. Only the governor lists tokens.
+    function test_RegistryGriefingIsRefused() public {
+        address griefer = address(0x6E1EF);
+        for (uint256 i = 0; i < 3; i++) {
+            TestToken junk = new TestToken("Junk", "JNK", 18);
+            vm.prank(griefer);
+            vm.expectRevert(abi.encodeWithSelector(Bridge.NotTokenGovernor.selector, griefer, address(this)));
+            bridge.registerToken(address(junk));
+        }
+        vm.assertEq(bridge.tokenCount(), 1);
+        TestToken real = new TestToken("Real", "REAL", 6);
+        vm.assertEq(uint256(bridge.registerToken(address(real))), 2);
+    }
+
+    function test_GovernorIsRequired() public {
+        vm.expectRevert(abi.encodeWithSelector(Bridge.ZeroTokenGovernor.selector));
+        new Bridge(address(0));
+    }
+
+    // ---------------------------------------------------------------- forced operations
+
+    function test_ForcedOperationsAreQueuedWithTheirKind() public {
+        depositEth(ALICE, ALICE, 5);
+        vm.warp(T0 + 10);
+        vm.prank(ALICE);
+        vm.expectEmit(address(bridge));
+        emit Bridge.OperationQueued(1, 1, ALICE, BOB, 0, 3, uint64(T0 + 10));
+        vm.assertEq(bridge.forceTransfer(BOB, 0, 3), 1);
+        vm.prank(ALICE);
+        vm.expectEmit(address(bridge));
+        emit Bridge.OperationQueued(2, 2, ALICE, BOB, tokenId, 4, uint64(T0 + 10));
+        vm.assertEq(bridge.forceWithdrawal(BOB, tokenId, 4), 2);
+        vm.assertEq(bridge.queueLength(), 3);
+        vm.assertEq(bridge.operationHash(1), opHashOf(1, 1, ALICE, BOB, 0, 3, T0 + 10));
+        vm.assertEq(bridge.operationHash(2), opHashOf(2, 2, ALICE, BOB, tokenId, 4, T0 + 10));
+        vm.assertEq(uint256(bridge.operationTimestamp(2)), T0 + 10);
+    }
+
+    function test_ForcedOperationsRefuseBadArguments() public {
+        vm.startPrank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(Bridge.ZeroRecipient.selector));
+        bridge.forceTransfer(address(0), 0, 1);
+        vm.expectRevert(abi.encodeWithSelector(Bridge.ZeroAmount.selector));
+        bridge.forceWithdrawal(BOB, 0, 0);
+        vm.expectRevert(abi.encodeWithSelector(Bridge.AmountTooLarge.selector, MAX_AMOUNT + 1, MAX_AMOUNT));
+        bridge.forceTransfer(BOB, 0, MAX_AMOUNT + 1);
+        vm.expectRevert(abi.encodeWithSelector(Bridge.TokenIdOutOfRange.selector, 256, 255));
+        bridge.forceWithdrawal(BOB, 256, 1);
+        vm.stopPrank();
+        vm.assertEq(bridge.queueLength(), 0);
     }
 
     // ---------------------------------------------------------------- fuzz
@@ -298,7 +354,7 @@ contract BridgeTest is RollupFixture {
                 vm.deal(froms[i], amount);
             }
             vm.expectEmit(address(bridge));
-            emit Bridge.DepositQueued(i, froms[i], tos[i], id, amount, uint64(block.timestamp));
+            emit Bridge.OperationQueued(i, 0, froms[i], tos[i], id, amount, uint64(block.timestamp));
             vm.prank(froms[i]);
             uint256 index = isToken[i]
                 ? bridge.depositERC20(address(token), tos[i], amount)
@@ -306,13 +362,13 @@ contract BridgeTest is RollupFixture {
 
             vm.assertEq(index, i);
             vm.assertEq(
-                bridge.depositHash(i), depositHashOf(i, froms[i], tos[i], id, amount, block.timestamp), "deposit hash"
+                bridge.operationHash(i), depositHashOf(i, froms[i], tos[i], id, amount, block.timestamp), "deposit hash"
             );
-            vm.assertEq(uint256(bridge.depositTimestamp(i)), block.timestamp);
+            vm.assertEq(uint256(bridge.operationTimestamp(i)), block.timestamp);
             if (isToken[i]) tokenTotal += amount;
             else ethTotal += amount;
         }
-        vm.assertEq(bridge.depositCount(), 5);
+        vm.assertEq(bridge.queueLength(), 5);
         vm.assertEq(address(bridge).balance, ethTotal);
         vm.assertEq(token.balanceOf(address(bridge)), tokenTotal);
     }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.30;
 import {Test} from "../utils/Test.sol";
 import {Bridge} from "../../src/rollup/Bridge.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
+import {StepExecutor} from "../../src/rollup/StepExecutor.sol";
 import {TestToken} from "../../src/test/TestToken.sol";
 
 /// @notice A deployed, wired Bridge + Rollup with one registered `TestToken`, and helpers shared
@@ -12,6 +13,7 @@ import {TestToken} from "../../src/test/TestToken.sol";
 abstract contract RollupFixture is Test {
     Bridge internal bridge;
     Rollup internal rollup;
+    StepExecutor internal executor;
     TestToken internal token;
     uint32 internal tokenId;
 
@@ -20,6 +22,12 @@ abstract contract RollupFixture is Test {
     address internal constant ALICE = address(0xA11CE);
     address internal constant BOB = address(0xB0B);
     uint256 internal constant BOND = 1 ether;
+    uint256 internal constant CHALLENGER_BOND = 0.5 ether;
+    uint64 internal constant CLOCK = 3.5 days;
+    uint64 internal constant SEQUENCER_TIMEOUT = 1 days;
+    uint256 internal constant ACCOUNT_DEPTH = 4;
+    uint256 internal constant TOKEN_DEPTH = 2;
+    bytes32 internal constant GENESIS = keccak256("genesis state commitment");
     uint64 internal constant WINDOW = 7 days;
     uint64 internal constant DEADLINE = 1 days;
     uint64 internal constant L2_CHAIN_ID = 901;
@@ -29,8 +37,9 @@ abstract contract RollupFixture is Test {
 
     function setUp() public virtual {
         vm.warp(T0);
-        bridge = new Bridge();
-        rollup = new Rollup(bridge, SEQUENCER, PROPOSER, BOND, WINDOW, DEADLINE, L2_CHAIN_ID);
+        bridge = new Bridge(address(this)); // the test contract is the token governor
+        executor = new StepExecutor(bridge, ACCOUNT_DEPTH, TOKEN_DEPTH);
+        rollup = new Rollup(bridge, executor, config(GENESIS));
         bridge.initialize(rollup);
         token = new TestToken("Test", "TST", 18);
         tokenId = bridge.registerToken(address(token));
@@ -40,6 +49,20 @@ abstract contract RollupFixture is Test {
         vm.label(address(token), "TestToken");
     }
 
+    function config(bytes32 genesis) internal pure returns (Rollup.Config memory) {
+        return Rollup.Config({
+            sequencer: SEQUENCER,
+            proposerBond: BOND,
+            challengerBond: CHALLENGER_BOND,
+            challengeWindow: WINDOW,
+            clockDuration: CLOCK,
+            inclusionDeadline: DEADLINE,
+            sequencerTimeout: SEQUENCER_TIMEOUT,
+            l2ChainId: L2_CHAIN_ID,
+            genesisStateCommitment: genesis
+        });
+    }
+
     // ---------------------------------------------------------------- reference hashes
 
     function depositHashOf(uint256 index, address from, address to, uint32 tokenId_, uint256 amount, uint256 timestamp)
@@ -47,7 +70,46 @@ abstract contract RollupFixture is Test {
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(index, from, to, tokenId_, amount, uint64(timestamp)));
+        return opHashOf(index, 0, from, to, tokenId_, amount, timestamp);
+    }
+
+    function opHashOf(
+        uint256 index,
+        uint8 kind,
+        address from,
+        address to,
+        uint32 tokenId_,
+        uint256 amount,
+        uint256 timestamp
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(index, kind, from, to, tokenId_, amount, uint64(timestamp)));
+    }
+
+    /// @dev The reference data root: chunks of 1,024 bytes, zero leaves up to a power of two,
+    ///      written independently of `BatchData.sol` (recursive, from the leaf list).
+    function dataRootOf(bytes memory data) internal pure returns (bytes32) {
+        uint256 chunks = (data.length + 1023) / 1024;
+        if (chunks == 0) return bytes32(0);
+        uint256 width = 1;
+        while (width < chunks) width *= 2;
+        bytes32[] memory level = new bytes32[](width);
+        for (uint256 i = 0; i < chunks; i++) {
+            level[i] = keccak256(slice(data, i * 1024, i == chunks - 1 ? data.length - i * 1024 : 1024));
+        }
+        while (width > 1) {
+            width /= 2;
+            for (uint256 i = 0; i < width; i++) {
+                level[i] = keccak256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
+            }
+        }
+        return level[0];
+    }
+
+    function slice(bytes memory data, uint256 start, uint256 length) internal pure returns (bytes memory out) {
+        out = new bytes(length);
+        for (uint256 i = 0; i < length; i++) {
+            out[i] = data[start + i];
+        }
     }
 
     function batchHashOf(uint256 batchIndex, uint256 prevCount, uint256 newCount, bytes memory data)
@@ -55,7 +117,7 @@ abstract contract RollupFixture is Test {
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(batchIndex, prevCount, newCount, keccak256(data)));
+        return keccak256(abi.encode(batchIndex, prevCount, newCount, dataRootOf(data), data.length));
     }
 
     function withdrawalLeafOf(uint256 batchIndex, uint256 leafIndex, address to, uint32 tokenId_, uint256 amount)
@@ -137,15 +199,15 @@ abstract contract RollupFixture is Test {
         return rollup.appendBatch(newDepositCount, data);
     }
 
-    function propose(uint256 batchIndex, bytes32 stateRoot, bytes32 withdrawalRoot) internal {
+    function propose(uint256 batchIndex, bytes32 stateCommitment, bytes32 withdrawalRoot) internal {
         vm.prank(PROPOSER);
-        rollup.proposeOutput{value: BOND}(batchIndex, stateRoot, withdrawalRoot);
+        rollup.proposeOutput{value: BOND}(batchIndex, stateCommitment, withdrawalRoot);
     }
 
     /// @dev Appends a batch consuming every queued deposit, proposes its output with
     ///      `withdrawalRoot` and lets the challenge window pass. Returns the batch index.
     function finalizeBatchWithRoot(bytes32 withdrawalRoot) internal returns (uint256 batchIndex) {
-        batchIndex = appendBatch(bridge.depositCount(), hex"01");
+        batchIndex = appendBatch(bridge.queueLength(), hex"01");
         propose(batchIndex, keccak256(abi.encode("state", batchIndex)), withdrawalRoot);
         vm.warp(block.timestamp + WINDOW);
     }

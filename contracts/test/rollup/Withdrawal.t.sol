@@ -114,7 +114,7 @@ contract WithdrawalTest is RollupFixture {
 
         propose(0, bytes32(uint256(1)), treeRoot(positions, leaves));
         vm.warp(T0 + WINDOW - 1);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.OutputNotFinal.selector, 0, T0 + WINDOW));
+        vm.expectRevert(abi.encodeWithSelector(Rollup.OutputNotFinal.selector, 0));
         claim(w, proof);
 
         vm.warp(T0 + WINDOW);

@@ -57,6 +57,11 @@ interface Vm {
     ///         intrinsic cost).
     function lastCallGas() external view returns (Gas memory gas);
 
+    /// @notice Takes a snapshot of the whole state; returns its id.
+    function snapshotState() external returns (uint256 snapshotId);
+    /// @notice Restores the state of snapshot `snapshotId`.
+    function revertToState(uint256 snapshotId) external returns (bool success);
+
     // ---- fuzzing ----
 
     /// @notice Discards the current fuzz input when `condition` is false.

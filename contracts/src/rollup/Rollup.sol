@@ -484,9 +484,9 @@ contract Rollup {
     }
 
     function _appendBatch(uint256 newQueueCount, bytes calldata data) private returns (uint256 batchIndex) {
-        uint256 lastBatchAt = _lastBatchAt;
+        uint256 previousBatchAt = _lastBatchAt;
         if (msg.sender != sequencer) {
-            uint256 openAt = lastBatchAt + sequencerTimeout;
+            uint256 openAt = previousBatchAt + sequencerTimeout;
             // The timeout is a protocol rule in L1 time.
             // forge-lint: disable-next-line(block-timestamp)
             if (block.timestamp <= openAt) revert NotSequencer(msg.sender, openAt);

@@ -97,6 +97,8 @@ interface Vm {
     function assertTrue(bool condition, string calldata error) external pure;
     /// @notice Fails if `condition` holds.
     function assertFalse(bool condition) external pure;
+    /// @notice Fails with `error` unless `condition` is false.
+    function assertFalse(bool condition, string calldata error) external pure;
     /// @notice Fails unless `left == right`.
     function assertEq(bool left, bool right) external pure;
     /// @notice Fails unless `left == right`.

@@ -322,6 +322,8 @@ contract StepExecutor {
         if (t.withdrawal || t.to == NEW_ACCOUNT) {
             (ok, v) = _read(r, 20);
             if (!ok) return false;
+            // casting is safe: v holds the 20 bytes just read
+            // forge-lint: disable-next-line(unsafe-typecast)
             t.toAddress = address(uint160(v));
         }
         (ok, v) = _read(r, 5);

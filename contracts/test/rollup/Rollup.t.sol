@@ -143,6 +143,38 @@ contract RollupTest is RollupFixture {
         appendBatch(2, hex"04");
     }
 
+    /// Forced inclusion holds for every kind of operation: an overdue forced withdrawal blocks
+    /// every batch that does not consume it.
+    function test_ForcedOperationsMustBeIncluded() public {
+        depositEth(ALICE, ALICE, 5);
+        appendBatch(1, hex"01");
+        vm.prank(ALICE);
+        bridge.forceWithdrawal(ALICE, 0, 5);
+        vm.prank(ALICE);
+        bridge.forceTransfer(BOB, 0, 1);
+        vm.warp(T0 + DEADLINE + 1);
+        vm.prank(SEQUENCER);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.OperationOverdue.selector, 1));
+        rollup.appendBatch(1, hex"02");
+        vm.prank(SEQUENCER);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.OperationOverdue.selector, 2));
+        rollup.appendBatch(2, hex"02");
+        appendBatch(3, hex"02");
+    }
+
+    /// The data root over many chunks (exact multiples, one byte more, a batch of 1,000
+    /// transfers) matches the reference tree of the fixture.
+    function test_DataRootOverManyChunks() public {
+        uint256[6] memory lengths = [uint256(1), 1024, 1025, 2048, 3000, 79_017];
+        for (uint256 i = 0; i < lengths.length; i++) {
+            bytes memory data = pseudoRandomBytes(i, lengths[i]);
+            vm.expectEmit(address(rollup));
+            emit Rollup.BatchAppended(i, 0, 0, dataRootOf(data), data.length);
+            appendBatch(0, data);
+            vm.assertEq(rollup.batchHash(i), batchHashOf(i, 0, 0, data));
+        }
+    }
+
     function test_NonSequencerCannotAppend() public {
         vm.prank(PROPOSER);
         vm.expectRevert(abi.encodeWithSelector(Rollup.NotSequencer.selector, PROPOSER, T0 + SEQUENCER_TIMEOUT));

@@ -3,8 +3,9 @@ pragma solidity ^0.8.30;
 
 import {StepFixture} from "./StepFixture.sol";
 import {StepExecutor} from "../../src/rollup/StepExecutor.sol";
-import {PositionOutOfTree} from "../../src/rollup/SparseProof.sol";
-import {StepState, StepWitness, StepContext, PriorityOp} from "../../src/rollup/StepTypes.sol";
+import {MalformedSparseProof} from "../../src/rollup/SparseProof.sol";
+import {StepState, StepWitness, StepContext, PriorityOp, AccountWitness} from "../../src/rollup/StepTypes.sol";
+import {TestToken} from "../../src/test/TestToken.sol";
 
 /// @notice The one-step executor on real small states (account depth 4, token depth 2, the
 ///         depth-160 address tree, real secp256k1 signatures): each rule applied and skipped, each
@@ -413,7 +414,74 @@ contract StepExecutorTest is StepFixture {
         assertState(executor.step(pre, w, contextOf("", 1)), stateOf(m, DRAIN, 0, 0, 0, 0));
     }
 
+    function test_DepositOfATokenBeyondTheBalanceTreeSkipped() public {
+        // Token depth 2: ids 0..3. Register tokens up to id 4 and deposit id 4.
+        for (uint256 i = 0; i < 3; i++) {
+            bridge.registerToken(address(new TestToken("T", "T", 18)));
+        }
+        TestToken four = TestToken(bridge.tokenAddress(4));
+        four.mint(bob, 1);
+        vm.startPrank(bob);
+        four.approve(address(bridge), 1);
+        bridge.depositERC20(address(four), bob, 1);
+        vm.stopPrank();
+        Model memory m = baseModel();
+        StepWitness memory w = witnessOf("", 0, 0);
+        w.op = PriorityOp(0, bob, bob, 4, 1, uint64(T0));
+        StepState memory post = executor.step(stateOf(m, DRAIN, 0, 0, 0, 0), w, contextOf("", 1));
+        m.queueIndex = 1; // consumed, nothing read, nothing credited, token 4 not known
+        assertState(post, stateOf(m, DRAIN, 0, 0, 0, 0));
+    }
+
+    function test_ForcedOperationsSkippedByTheState() public {
+        vm.startPrank(bob);
+        bridge.forceTransfer(alice, 0, 6); // bob has 5
+        bridge.forceWithdrawal(bob, 2, 1); // token 2 is not known
+        vm.stopPrank();
+        Model memory m = baseModel();
+        StepWitness memory w = witnessOf("", 0, 0);
+        w.op = PriorityOp(1, bob, alice, 0, 6, uint64(T0));
+        pushAddress(w, addressWitness(m, bob));
+        pushAccount(w, accountWitness(m, 2, 0));
+        StepState memory post = executor.step(stateOf(m, DRAIN, 0, 0, 0, 0), w, contextOf("", 2));
+        m.queueIndex = 1;
+        assertState(post, stateOf(m, DRAIN, 0, 0, 0, 0));
+
+        w = witnessOf("", 0, 0);
+        w.op = PriorityOp(2, bob, bob, 2, 1, uint64(T0));
+        pushAddress(w, addressWitness(m, bob)); // then the token rule fails: no account read
+        post = executor.step(post, w, contextOf("", 2));
+        m.queueIndex = 2;
+        assertState(post, stateOf(m, DRAIN, 0, 0, 0, 0));
+    }
+
     // ---------------------------------------------------------------- witnesses that do not verify
+
+    function test_MalformedSparseProofReverts() public {
+        Model memory m = baseModel();
+        TxSpec memory t = transferSpec(m, 1, 2, 100, 3);
+        (StepState memory pre, bytes memory data, StepWitness memory w) = start(m, t);
+        AccountWitness memory a = accountWitness(m, 1, 0);
+        bytes32[] memory more = new bytes32[](a.accountProof.siblings.length + 1);
+        for (uint256 i = 0; i < a.accountProof.siblings.length; i++) {
+            more[i] = a.accountProof.siblings[i];
+        }
+        uint256 bitmap = a.accountProof.bitmap;
+        a.accountProof.siblings = more; // one sibling the bitmap does not announce
+        pushAccount(w, a);
+        vm.expectRevert(abi.encodeWithSelector(MalformedSparseProof.selector, ACCOUNT_DEPTH, bitmap, more.length));
+        run(pre, w, data);
+
+        a.accountProof.siblings = accountWitness(m, 1, 0).accountProof.siblings;
+        a.accountProof.bitmap = bitmap | (1 << ACCOUNT_DEPTH); // a level beyond the tree
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                MalformedSparseProof.selector, ACCOUNT_DEPTH, bitmap | (1 << ACCOUNT_DEPTH), a.accountProof.siblings.length
+            )
+        );
+        run(pre, w, data);
+    }
+
 
     function test_ForgedOperationReverts() public {
         depositEth(bob, bob, 1);

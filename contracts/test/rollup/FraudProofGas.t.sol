@@ -41,7 +41,7 @@ contract FraudProofGasTest is StepFixture {
         m.lastTimestamp = TS;
     }
 
-    /// @dev The transaction gas of calling `target` with `data` that used `execution` gas.
+    /// @dev The gas of a transaction with calldata `data` whose call used `execution` gas.
     function txGas(bytes memory data, uint256 execution) internal pure returns (uint256) {
         uint256 zeros = 0;
         for (uint256 i = 0; i < data.length; i++) {
@@ -137,9 +137,7 @@ contract FraudProofGasTest is StepFixture {
         internal
         returns (uint256 total)
     {
-        bytes32 root = dataRootOf(data);
-        bigRollup.domainSeparator();
-        StepExecutorCtx memory c = StepExecutorCtx(root, data.length, queueEnd);
+        StepExecutorCtx memory c = StepExecutorCtx(dataRootOf(data), data.length, queueEnd);
         big.step(pre, w, ctxOf(c));
         uint256 execution = vm.lastCallGas().gasTotalUsed;
         total = txGas(abi.encodeCall(StepExecutor.step, (pre, w, ctxOf(c))), execution);

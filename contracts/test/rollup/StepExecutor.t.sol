@@ -139,6 +139,41 @@ contract StepExecutorTest is StepFixture {
         assertState(run(pre, w, data), expected);
     }
 
+    /// Random amounts, fees and balances: the transfer applies exactly when the sender covers
+    /// `amount + fee` and neither the recipient nor the fee account overflows, reading the
+    /// accounts up to the first rule that fails; otherwise only the parse fields move.
+    function testFuzz_TransferFollowsTheRules(uint64 amount, uint16 fee, uint256 b1, uint256 b2, uint256 b0)
+        public
+        view
+    {
+        Model memory m = baseModel();
+        m.balances[1][0] = bound(b1, 0, MAX_AMOUNT);
+        m.balances[2][0] = bound(b2, 0, MAX_AMOUNT);
+        m.balances[0][0] = bound(b0, 0, MAX_AMOUNT);
+        TxSpec memory t = transferSpec(m, 1, 2, uint256(amount) % (1 << 35), uint256(fee) % (1 << 11));
+        (StepState memory pre, bytes memory data, StepWitness memory w) = start(m, t);
+        Model memory moved = baseModel();
+        moved.balances[1][0] = m.balances[1][0];
+        moved.balances[2][0] = m.balances[2][0];
+        moved.balances[0][0] = m.balances[0][0];
+        bool applied = false;
+        pushAccount(w, accountWitness(moved, 1, 0));
+        if (moved.balances[1][0] >= t.amount + t.fee) {
+            moved.balances[1][0] -= t.amount + t.fee;
+            moved.nonces[1] += 1;
+            pushAccount(w, accountWitness(moved, 2, 0));
+            if (moved.balances[2][0] + t.amount <= MAX_AMOUNT) {
+                moved.balances[2][0] += t.amount;
+                pushAccount(w, accountWitness(moved, 0, 0));
+                if (moved.balances[0][0] + t.fee <= MAX_AMOUNT) {
+                    moved.balances[0][0] += t.fee;
+                    applied = true;
+                }
+            }
+        }
+        assertState(run(pre, w, data), after1(applied ? moved : m, data));
+    }
+
     // ---------------------------------------------------------------- skip rules
 
     /// Rules 1 to 7, each failing alone: only the parse fields move.

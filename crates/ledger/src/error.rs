@@ -148,6 +148,24 @@ pub enum LedgerError {
         /// The queue index the ledger expects next.
         expected: u64,
     },
+    /// A priority operation of a kind the rules do not know.
+    #[error(
+        "priority operation kind {kind} is unknown: 0 deposit, 1 forced transfer, 2 forced withdrawal"
+    )]
+    UnknownOpKind {
+        /// The kind byte.
+        kind: u8,
+    },
+    /// An L2 block whose timestamp is below the last block's.
+    #[error(
+        "block timestamp {timestamp} is below the last block's {last}: timestamps never decrease"
+    )]
+    TimestampDecreases {
+        /// The block's timestamp.
+        timestamp: u64,
+        /// The last block's timestamp.
+        last: u64,
+    },
     /// A tree depth the ledger does not support.
     #[error("invalid tree depth {depth} for the {tree}: it must be between 1 and {max}")]
     InvalidDepth {
@@ -208,6 +226,7 @@ impl LedgerError {
                 | Self::BalanceOverflow { .. }
                 | Self::TreeFull { .. }
                 | Self::WithdrawalTreeFull { .. }
+                | Self::UnknownOpKind { .. }
         )
     }
 }

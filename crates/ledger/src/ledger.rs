@@ -2,8 +2,11 @@
 
 use crate::{
     Account, AccountIndex, AccountLeaf, BatchOutput, Deposit, FEE_ACCOUNT, KeccakHasher,
-    LedgerError, MAX_BALANCE, MerkleProof, Result, SparseMerkleTree, TokenId, TreeHasher, Tx,
-    VerifiedTx, WithdrawalRecord, WithdrawalTree,
+    LedgerError, MAX_BALANCE, MerkleProof, OpKind, PriorityOp, Result, SparseMerkleTree,
+    SparseProof, StateCommitment, TokenId, TreeHasher, Tx, VerifiedTx, WithdrawalRecord,
+    WithdrawalTree,
+    address::AddressTree,
+    priority::token_bit,
     smt::{MAX_TREE_DEPTH, tree_levels},
     withdrawal::{MAX_WITHDRAWALS_PER_BATCH, check_room},
 };
@@ -17,7 +20,10 @@ use std::{
 };
 
 /// The version of the snapshot format written by `Ledger`'s `Serialize`.
-pub const SNAPSHOT_VERSION: u32 = 1;
+///
+/// Version 2 counts every priority operation in `queue_index` (version 1 counted deposits in
+/// `deposit_count`) and keeps `last_timestamp`.
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// The deepest state or balance tree a ledger supports (indices and token ids are `u32`).
 pub const MAX_LEDGER_TREE_DEPTH: usize = 32;
@@ -155,6 +161,8 @@ impl BalanceProof {
 /// The tree side of the ledger: derived from the accounts, updated lazily.
 struct Trees<H> {
     state: SparseMerkleTree<H>,
+    /// The address tree (always Keccak), hashed lazily too.
+    address: AddressTree,
     /// Empty subtree roots of a balance tree.
     balance_empty: Vec<B256>,
     /// Accounts changed since the last commit; may repeat until compacted.
@@ -172,6 +180,7 @@ impl<H> Clone for Trees<H> {
     fn clone(&self) -> Self {
         Self {
             state: self.state.clone(),
+            address: self.address.clone(),
             balance_empty: self.balance_empty.clone(),
             dirty: self.dirty.clone(),
             compact_at: self.compact_at,
@@ -185,6 +194,7 @@ impl<H: TreeHasher> Trees<H> {
     fn new(config: &LedgerConfig) -> Result<Self> {
         Ok(Self {
             state: SparseMerkleTree::new(config.account_depth)?,
+            address: AddressTree::default(),
             balance_empty: H::empty_hashes(tree_levels::<H>(config.token_depth)?),
             dirty: Vec::new(),
             compact_at: DIRTY_COMPACT_MIN,
@@ -248,7 +258,12 @@ struct Plan {
     sender: Option<AccountIndex>,
     recipient: Option<AccountIndex>,
     withdrawal: Option<(Address, Address, U256)>,
+    /// A deposit: its token becomes known.
     deposit: bool,
+    /// A priority operation: the queue index moves on.
+    queued: bool,
+    /// The account a forced operation debits (its nonce does not move).
+    debited: Option<AccountIndex>,
 }
 
 impl Plan {
@@ -262,6 +277,8 @@ impl Plan {
             recipient: None,
             withdrawal: None,
             deposit: false,
+            queued: false,
+            debited: None,
         }
     }
 
@@ -294,7 +311,8 @@ pub struct Ledger<H = KeccakHasher> {
     accounts: Vec<Account>,
     by_address: AddressMap<AccountIndex>,
     known_tokens: BTreeSet<TokenId>,
-    deposit_count: u64,
+    queue_index: u64,
+    last_timestamp: u64,
     batch_index: u64,
     withdrawals: Vec<WithdrawalRecord>,
     trees: Mutex<Trees<H>>,
@@ -309,12 +327,14 @@ impl<H: TreeHasher> Ledger<H> {
         let mut by_address = AddressMap::default();
         by_address.insert(config.fee_account, FEE_ACCOUNT);
         trees.touch(FEE_ACCOUNT);
+        trees.address.insert(config.fee_account, FEE_ACCOUNT);
         Ok(Self {
             accounts: vec![Account::new(config.fee_account)],
             config,
             by_address,
             known_tokens: BTreeSet::new(),
-            deposit_count: 0,
+            queue_index: 0,
+            last_timestamp: 0,
             batch_index: 0,
             withdrawals: Vec::new(),
             trees: Mutex::new(trees),
@@ -376,9 +396,58 @@ impl<H: TreeHasher> Ledger<H> {
         &self.known_tokens
     }
 
-    /// The number of L1 deposits consumed (applied or skipped): the queue index of the next.
-    pub fn deposit_count(&self) -> u64 {
-        self.deposit_count
+    /// The number of L1 priority operations (deposits and forced transactions) consumed,
+    /// applied or skipped: the queue index of the next.
+    pub fn queue_index(&self) -> u64 {
+        self.queue_index
+    }
+
+    /// The timestamp of the last L2 block header read (0 at genesis).
+    pub fn last_timestamp(&self) -> u64 {
+        self.last_timestamp
+    }
+
+    /// Starts an L2 block at `timestamp`, which must not be below the last one's.
+    pub fn begin_block(&mut self, timestamp: u64) -> Result<()> {
+        if timestamp < self.last_timestamp {
+            return Err(LedgerError::TimestampDecreases { timestamp, last: self.last_timestamp });
+        }
+        self.last_timestamp = timestamp;
+        Ok(())
+    }
+
+    /// The known tokens as the commitment's bitmap: bit `t` set when token `t` is known (only
+    /// tokens below 256 have a bit; the Keccak rollup's balance trees hold no others).
+    pub fn tokens(&self) -> U256 {
+        let mut bitmap = U256::ZERO;
+        for bit in self.known_tokens.iter().filter_map(|t| token_bit(*t)) {
+            bitmap.set_bit(bit, true);
+        }
+        bitmap
+    }
+
+    /// The root of the address tree (hashing the accounts created since the last call).
+    pub fn address_root(&self) -> B256 {
+        self.lock().address.root()
+    }
+
+    /// The compressed proof of the address-tree leaf of `address` (`index + 1`, or 0 when it
+    /// has no account) against [`address_root`](Self::address_root).
+    pub fn address_proof(&self, address: &Address) -> SparseProof {
+        self.lock().address.proof(address)
+    }
+
+    /// The state commitment: state root, address root, account count, known tokens, queue
+    /// index and last timestamp (`docs/rollup.md`, "The state commitment").
+    pub fn commitment(&self) -> StateCommitment {
+        StateCommitment {
+            stateRoot: self.root(),
+            addressRoot: self.address_root(),
+            accountCount: self.account_count(),
+            tokens: self.tokens(),
+            queueIndex: self.queue_index,
+            lastTimestamp: self.last_timestamp,
+        }
     }
 
     /// The index of the batch being built.
@@ -410,8 +479,30 @@ impl<H: TreeHasher> Ledger<H> {
     /// would overflow, or the state tree is full. The L1 has consumed the deposit all the same:
     /// pass it to [`skip_deposit`](Self::skip_deposit) to move past it.
     pub fn apply_deposit(&mut self, deposit: &Deposit) -> Result<Effects> {
-        let plan = self.plan_deposit(deposit)?;
+        self.apply_op(deposit.queue_index, &deposit.to_op(Address::ZERO, 0))
+    }
+
+    /// Applies the priority operation at `queue_index` of the L1 queue (`docs/rollup.md`,
+    /// "Priority operations"): a deposit as [`apply_deposit`](Self::apply_deposit); a forced
+    /// transfer moves `amount` from `from`'s account to `to` (creating it); a forced
+    /// withdrawal debits `from`'s account and records a withdrawal to the L1 address `to`.
+    /// Forced operations pay no fee and leave the nonce alone. Operations must come in queue
+    /// order.
+    ///
+    /// Atomic: when refused nothing changes; pass the operation to
+    /// [`skip_op`](Self::skip_op) to move past it.
+    pub fn apply_op(&mut self, queue_index: u64, op: &PriorityOp) -> Result<Effects> {
+        let plan = self.plan_op(queue_index, op)?;
         Ok(self.commit_plan(plan))
+    }
+
+    /// Moves past the priority operation at `queue_index`, which
+    /// [`apply_op`](Self::apply_op) refused. Only for refused operations: skipping a valid
+    /// deposit loses the depositor's funds on L2.
+    pub fn skip_op(&mut self, queue_index: u64) -> Result<()> {
+        self.check_queue_order(queue_index)?;
+        self.queue_index += 1;
+        Ok(())
     }
 
     /// Moves past a deposit that [`apply_deposit`](Self::apply_deposit) refused, so that the
@@ -419,9 +510,7 @@ impl<H: TreeHasher> Ledger<H> {
     ///
     /// Only for refused deposits: skipping a valid one loses the depositor's funds on L2.
     pub fn skip_deposit(&mut self, deposit: &Deposit) -> Result<()> {
-        self.check_queue_order(deposit)?;
-        self.deposit_count += 1;
-        Ok(())
+        self.skip_op(deposit.queue_index)
     }
 
     /// Applies a verified transfer or withdrawal (`docs/rollup.md`, "Transactions"): checks the
@@ -499,12 +588,9 @@ impl<H: TreeHasher> Ledger<H> {
         self.trees.get_mut().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn check_queue_order(&self, deposit: &Deposit) -> Result<()> {
-        if deposit.queue_index != self.deposit_count {
-            return Err(LedgerError::DepositOutOfOrder {
-                queue_index: deposit.queue_index,
-                expected: self.deposit_count,
-            });
+    fn check_queue_order(&self, queue_index: u64) -> Result<()> {
+        if queue_index != self.queue_index {
+            return Err(LedgerError::DepositOutOfOrder { queue_index, expected: self.queue_index });
         }
         Ok(())
     }
@@ -553,20 +639,50 @@ impl<H: TreeHasher> Ledger<H> {
         }
     }
 
-    fn plan_deposit(&self, deposit: &Deposit) -> Result<Plan> {
-        self.check_queue_order(deposit)?;
-        if u64::from(deposit.token) > self.config.max_token() {
-            return Err(LedgerError::TokenOutOfRange {
-                token: deposit.token,
-                token_depth: self.config.token_depth,
-                max: self.config.max_token(),
+    fn plan_op(&self, queue_index: u64, op: &PriorityOp) -> Result<Plan> {
+        self.check_queue_order(queue_index)?;
+        let kind = op.op_kind().ok_or(LedgerError::UnknownOpKind { kind: op.kind })?;
+        let mut plan = Plan::new(op.token);
+        plan.queued = true;
+        if kind == OpKind::Deposit {
+            if u64::from(op.token) > self.config.max_token() {
+                return Err(LedgerError::TokenOutOfRange {
+                    token: op.token,
+                    token_depth: self.config.token_depth,
+                    max: self.config.max_token(),
+                });
+            }
+            plan.deposit = true;
+            let recipient = self.plan_recipient(&mut plan, op.to)?;
+            self.plan_credit(&mut plan, recipient, op.to, op.amount)?;
+            plan.recipient = Some(recipient);
+            return Ok(plan);
+        }
+        // A forced operation: the L1 sender's own account pays, without fee or nonce.
+        let sender =
+            self.index_of(&op.from).ok_or(LedgerError::UnknownAccount { address: op.from })?;
+        if !self.known_tokens.contains(&op.token) {
+            return Err(LedgerError::UnknownToken { token: op.token });
+        }
+        let have = self.accounts[sender as usize].balance(op.token);
+        if have < op.amount {
+            return Err(LedgerError::InsufficientBalance {
+                address: op.from,
+                token: op.token,
+                have,
+                need: op.amount,
             });
         }
-        let mut plan = Plan::new(deposit.token);
-        plan.deposit = true;
-        let recipient = self.plan_recipient(&mut plan, deposit.to)?;
-        self.plan_credit(&mut plan, recipient, deposit.to, deposit.amount)?;
-        plan.recipient = Some(recipient);
+        plan.debited = Some(sender);
+        plan.write(sender, have - op.amount);
+        if kind == OpKind::ForcedTransfer {
+            let recipient = self.plan_recipient(&mut plan, op.to)?;
+            self.plan_credit(&mut plan, recipient, op.to, op.amount)?;
+            plan.recipient = Some(recipient);
+        } else {
+            check_room(self.withdrawals.len())?;
+            plan.withdrawal = Some((op.from, op.to, op.amount));
+        }
         Ok(plan)
     }
 
@@ -624,7 +740,7 @@ impl<H: TreeHasher> Ledger<H> {
     /// Writes a checked plan. Cannot fail.
     fn commit_plan(&mut self, plan: Plan) -> Effects {
         let mut effects = Effects {
-            sender: plan.sender,
+            sender: plan.sender.or(plan.debited),
             recipient: plan.recipient,
             created_account: None,
             withdrawal: None,
@@ -633,7 +749,9 @@ impl<H: TreeHasher> Ledger<H> {
             let index = self.accounts.len() as AccountIndex;
             self.accounts.push(Account::new(address));
             self.by_address.insert(address, index);
-            self.trees_mut().touch(index);
+            let trees = self.trees_mut();
+            trees.touch(index);
+            trees.address.insert(address, index);
             effects.created_account = Some(index);
         }
         for &(index, balance) in &plan.writes[..plan.len] {
@@ -663,7 +781,9 @@ impl<H: TreeHasher> Ledger<H> {
         }
         if plan.deposit {
             self.known_tokens.insert(plan.token);
-            self.deposit_count += 1;
+        }
+        if plan.queued {
+            self.queue_index += 1;
         }
         effects
     }
@@ -674,7 +794,8 @@ impl<H: TreeHasher> Ledger<H> {
             config,
             accounts,
             known_tokens,
-            deposit_count,
+            queue_index,
+            last_timestamp,
             batch_index,
             withdrawals,
         } = snapshot;
@@ -733,12 +854,16 @@ impl<H: TreeHasher> Ledger<H> {
         let mut trees = Trees::<H>::new(&config)?;
         trees.dirty = (0..accounts.len() as AccountIndex).collect();
         trees.commit(&accounts);
+        for (index, account) in accounts.iter().enumerate() {
+            trees.address.insert(account.address, index as AccountIndex);
+        }
         Ok(Self {
             config,
             accounts,
             by_address,
             known_tokens,
-            deposit_count,
+            queue_index,
+            last_timestamp,
             batch_index,
             withdrawals,
             trees: Mutex::new(trees),
@@ -754,7 +879,8 @@ impl<H> Clone for Ledger<H> {
             accounts: self.accounts.clone(),
             by_address: self.by_address.clone(),
             known_tokens: self.known_tokens.clone(),
-            deposit_count: self.deposit_count,
+            queue_index: self.queue_index,
+            last_timestamp: self.last_timestamp,
             batch_index: self.batch_index,
             withdrawals: self.withdrawals.clone(),
             trees: Mutex::new(trees),
@@ -769,7 +895,8 @@ impl<H: TreeHasher> fmt::Debug for Ledger<H> {
             .field("config", &self.config)
             .field("accounts", &self.accounts.len())
             .field("known_tokens", &self.known_tokens)
-            .field("deposit_count", &self.deposit_count)
+            .field("queue_index", &self.queue_index)
+            .field("last_timestamp", &self.last_timestamp)
             .field("batch_index", &self.batch_index)
             .field("withdrawals", &self.withdrawals.len())
             .finish_non_exhaustive()
@@ -784,7 +911,8 @@ struct SnapshotRef<'a> {
     config: &'a LedgerConfig,
     accounts: &'a [Account],
     known_tokens: &'a BTreeSet<TokenId>,
-    deposit_count: u64,
+    queue_index: u64,
+    last_timestamp: u64,
     batch_index: u64,
     withdrawals: &'a [WithdrawalRecord],
 }
@@ -796,7 +924,8 @@ struct Snapshot {
     config: LedgerConfig,
     accounts: Vec<Account>,
     known_tokens: BTreeSet<TokenId>,
-    deposit_count: u64,
+    queue_index: u64,
+    last_timestamp: u64,
     batch_index: u64,
     withdrawals: Vec<WithdrawalRecord>,
 }
@@ -810,7 +939,8 @@ impl<H: TreeHasher> Serialize for Ledger<H> {
             config: &self.config,
             accounts: &self.accounts,
             known_tokens: &self.known_tokens,
-            deposit_count: self.deposit_count,
+            queue_index: self.queue_index,
+            last_timestamp: self.last_timestamp,
             batch_index: self.batch_index,
             withdrawals: &self.withdrawals,
         }

@@ -60,22 +60,30 @@
 //! ```
 
 mod account;
+mod address;
+mod commitment;
 mod error;
 mod hasher;
 mod ledger;
+mod priority;
 pub mod signature;
 mod smt;
+mod sparse;
 mod tx;
 mod withdrawal;
 
 pub use account::{Account, AccountIndex, AccountLeaf, ETH, FEE_ACCOUNT, MAX_BALANCE, TokenId};
+pub use address::{ADDRESS_TREE_DEPTH, address_leaf, address_position};
+pub use commitment::StateCommitment;
 pub use error::{LedgerError, Result};
 pub use hasher::{KeccakHasher, MAX_ARITY_BITS, TreeHasher, arity, cached_empty};
 pub use ledger::{
     AccountProof, BalanceProof, Effects, Ledger, LedgerConfig, MAX_LEDGER_TREE_DEPTH,
     SNAPSHOT_VERSION,
 };
+pub use priority::{OpKind, PriorityOp};
 pub use smt::{MAX_TREE_DEPTH, MerkleProof, SparseMerkleTree, tree_levels};
+pub use sparse::{MAX_SPARSE_DEPTH, SparseProof, keccak_empty};
 pub use tx::{Deposit, SignedTx, SigningDomain, Transfer, Tx, VerifiedTx, Withdrawal};
 pub use withdrawal::{
     BatchOutput, MAX_WITHDRAWALS_PER_BATCH, WITHDRAWAL_TREE_DEPTH, WithdrawalRecord,

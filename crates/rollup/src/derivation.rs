@@ -188,7 +188,7 @@ pub struct Derivation {
     ledger: Ledger<KeccakHasher>,
     domain: SigningDomain,
     /// Deposits read from L1 and not yet consumed; the first has queue index
-    /// `ledger.deposit_count()`.
+    /// `ledger.queue_index()`.
     pending_deposits: VecDeque<Deposit>,
     /// The timestamp of the last block of the last well-formed batch (0 at genesis).
     previous_timestamp: u64,
@@ -238,7 +238,7 @@ impl Derivation {
 
     /// The number of deposits known: the queue index of the next one to add.
     pub fn known_deposits(&self) -> u64 {
-        self.ledger.deposit_count() + self.pending_deposits.len() as u64
+        self.ledger.queue_index() + self.pending_deposits.len() as u64
     }
 
     /// The timestamp a next batch's first block must not be below.
@@ -252,7 +252,7 @@ impl Derivation {
     pub fn add_deposits(&mut self, deposits: impl IntoIterator<Item = Deposit>) -> Result<()> {
         for deposit in deposits {
             let known = self.known_deposits();
-            let consumed = self.ledger.deposit_count();
+            let consumed = self.ledger.queue_index();
             if deposit.queue_index >= known {
                 if deposit.queue_index > known {
                     return Err(Error::Invalid(format!(
@@ -382,7 +382,7 @@ impl Derivation {
                 batch.index
             )));
         }
-        let consumed = self.ledger.deposit_count();
+        let consumed = self.ledger.queue_index();
         if batch.prev_deposit_count != consumed || batch.new_deposit_count < consumed {
             return Err(Error::Invalid(format!(
                 "batch {} consumes deposits {}..{}, but {consumed} deposits were consumed \
@@ -1073,7 +1073,7 @@ mod tests {
         }
 
         fn l1_batch(&self, data: Vec<u8>, deposits: u64) -> L1Batch {
-            let prev = self.derivation.ledger().deposit_count();
+            let prev = self.derivation.ledger().queue_index();
             L1Batch {
                 index: self.derivation.next_batch(),
                 prev_deposit_count: prev,

@@ -1,5 +1,6 @@
 //! Integration tests of `ply-ledger`, compiled into one binary.
 
+mod commitment;
 mod errors;
 mod fixtures;
 mod generic_hasher;

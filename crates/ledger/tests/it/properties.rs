@@ -143,7 +143,7 @@ fn supply_is_conserved() {
         assert_eq!(ledger.total_supply(token), expected, "token {token}");
     }
     assert!(!ledger.known_tokens().contains(&2));
-    assert_eq!(ledger.deposit_count(), count_deposits(&steps));
+    assert_eq!(ledger.queue_index(), count_deposits(&steps));
 }
 
 fn count_deposits(steps: &[Step]) -> u64 {

@@ -63,7 +63,7 @@ pub(crate) fn deposit<H: TreeHasher>(
     token: u32,
     amount: U256,
 ) -> Result<Effects> {
-    let queue_index = ledger.deposit_count();
+    let queue_index = ledger.queue_index();
     ledger.apply_deposit(&Deposit { queue_index, to, token, amount })
 }
 

@@ -161,5 +161,5 @@ async fn overdue_deposits_block_batches_until_consumed() {
     }
     assert_eq!(derivation.ledger().balance(&alice, ETH), ether(1));
     assert_eq!(derivation.ledger().balance(&bob, ETH), ether(2));
-    assert_eq!(derivation.ledger().deposit_count(), 2);
+    assert_eq!(derivation.ledger().queue_index(), 2);
 }

@@ -113,9 +113,9 @@ impl AddressTree {
         let empty = address_tree_empty();
         let mut bitmap = U256::ZERO;
         let mut siblings = Vec::new();
-        for level in 0..ADDRESS_TREE_DEPTH {
+        for (level, empty) in empty.iter().enumerate().take(ADDRESS_TREE_DEPTH) {
             let sibling = self.node(level, (key >> level) ^ U160::from(1u8));
-            if sibling != empty[level] {
+            if sibling != *empty {
                 bitmap.set_bit(level, true);
                 siblings.push(sibling);
             }

@@ -65,8 +65,8 @@ impl SparseProof {
         let empty = keccak_empty();
         let mut siblings = self.siblings.iter();
         let mut node = leaf;
-        for level in 0..depth {
-            let sibling = if self.bitmap.bit(level) { *siblings.next()? } else { empty[level] };
+        for (level, empty) in empty.iter().enumerate().take(depth) {
+            let sibling = if self.bitmap.bit(level) { *siblings.next()? } else { *empty };
             node = if position.bit(level) {
                 KeccakHasher::hash_node(sibling, node)
             } else {

@@ -78,6 +78,18 @@ pub enum BatchError {
     /// A token id above [`MAX_TOKEN`].
     #[error("token id {0} does not fit the batch encoding (max {MAX_TOKEN})")]
     TokenTooLarge(u32),
+    /// A block claims more priority operations than the batch has left to apply.
+    #[error(
+        "block {block} applies {claimed} priority operations, but the batch has only {left} left"
+    )]
+    TooManyOps {
+        /// The block's position in the batch.
+        block: usize,
+        /// The operations it claims.
+        claimed: u16,
+        /// The operations the batch consumed and has not applied yet.
+        left: u64,
+    },
     /// A block with more than 65,535 transactions or deposits.
     #[error("a block holds at most 65,535 transactions and 65,535 deposits")]
     BlockTooLarge,
@@ -170,6 +182,22 @@ pub enum BatchTx {
         /// EIP-2098 compact signature.
         signature: [u8; 64],
     },
+}
+
+impl BatchTx {
+    /// The sender's account index.
+    pub fn from(&self) -> u32 {
+        match self {
+            Self::Transfer { from, .. } | Self::Withdrawal { from, .. } => *from,
+        }
+    }
+
+    /// The EIP-2098 compact signature.
+    pub fn signature(&self) -> &[u8; 64] {
+        match self {
+            Self::Transfer { signature, .. } | Self::Withdrawal { signature, .. } => signature,
+        }
+    }
 }
 
 /// An L2 block as posted.
@@ -296,7 +324,7 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8]> {
-        let remaining = self.data.len() - self.at;
+        let remaining = self.data.len().saturating_sub(self.at);
         if remaining < n {
             return Err(BatchError::Truncated { at: self.at, needed: n - remaining, what });
         }
@@ -308,61 +336,112 @@ impl<'a> Reader<'a> {
     fn uint(&mut self, n: usize, what: &'static str) -> Result<u64> {
         Ok(self.take(n, what)?.iter().fold(0u64, |acc, b| (acc << 8) | *b as u64))
     }
-
-    fn remaining(&self) -> usize {
-        self.data.len() - self.at
-    }
 }
 
 /// Decodes a batch. Any deviation from the encoding is an error (the derivation node then
 /// treats the batch as malformed, per the rules in `docs/rollup.md`).
 pub fn decode(data: &[u8]) -> Result<Batch> {
+    let (batch, error) = decode_prefix(data);
+    match error {
+        Some(error) => Err(error),
+        None if batch.consumed < data.len() => {
+            Err(BatchError::TrailingBytes(data.len() - batch.consumed))
+        }
+        None => Ok(batch.batch),
+    }
+}
+
+/// The well-formed prefix of a batch, as far as its bytes alone tell (the rules that need the
+/// chain, timestamps and operation counts, are the step machine's).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Prefix {
+    /// The blocks read, the last one possibly cut short.
+    pub batch: Batch,
+    /// The bytes read.
+    pub consumed: usize,
+}
+
+/// Reads `data` front to back and keeps what decodes (derivation rules v2): the blocks and
+/// transactions before the first structural error, and that error.
+pub fn decode_prefix(data: &[u8]) -> (Prefix, Option<BatchError>) {
+    let mut prefix = Prefix::default();
+    let error = read_prefix(data, &mut prefix).err();
+    (prefix, error)
+}
+
+/// The block count of a batch, after its version byte: `(count, bytes read)`.
+pub fn decode_header(data: &[u8]) -> Result<(u32, usize)> {
     let mut r = Reader { data, at: 0 };
     let version = r.uint(1, "the version")? as u8;
     if version != BATCH_VERSION {
         return Err(BatchError::UnknownVersion(version));
     }
-    let block_count = r.uint(4, "the block count")? as usize;
+    Ok((r.uint(4, "the block count")? as u32, r.at))
+}
+
+/// A block header at `at`: `(timestamp, priority operations, transactions)`.
+pub fn decode_block_header(data: &[u8], at: usize) -> Result<(u64, u16, u16)> {
+    let mut r = Reader { data, at };
+    let timestamp = r.uint(8, "a block timestamp")?;
+    let ops = r.uint(2, "a block's deposit count")? as u16;
+    let txs = r.uint(2, "a block's transaction count")? as u16;
+    Ok((timestamp, ops, txs))
+}
+
+/// One transaction at `at`, and the position after it.
+pub fn decode_tx(data: &[u8], at: usize) -> Result<(BatchTx, usize)> {
+    let mut r = Reader { data, at };
+    let tx = read_tx(&mut r)?;
+    Ok((tx, r.at))
+}
+
+fn read_prefix(data: &[u8], prefix: &mut Prefix) -> Result<()> {
+    let (block_count, mut at) = decode_header(data)?;
+    prefix.consumed = at;
     // Never trust a count: allocate only what the remaining bytes can hold.
-    let mut blocks = Vec::with_capacity(block_count.min(r.remaining() / BLOCK_HEADER_SIZE));
+    prefix.batch.blocks.reserve((block_count as usize).min(data.len() / BLOCK_HEADER_SIZE));
     for _ in 0..block_count {
-        let timestamp = r.uint(8, "a block timestamp")?;
-        let deposits = r.uint(2, "a block's deposit count")? as u16;
-        let tx_count = r.uint(2, "a block's transaction count")? as usize;
-        let mut txs = Vec::with_capacity(tx_count.min(r.remaining() / TRANSFER_SIZE));
+        let (timestamp, deposits, tx_count) = decode_block_header(data, at)?;
+        at += BLOCK_HEADER_SIZE;
+        prefix.consumed = at;
+        prefix.batch.blocks.push(BatchBlock { timestamp, deposits, txs: Vec::new() });
+        let block = prefix.batch.blocks.last_mut().expect("pushed");
         for _ in 0..tx_count {
-            let kind_token = r.uint(2, "a transaction's kind and token")? as u16;
-            let token = kind_token & MAX_TOKEN;
-            let from = r.uint(3, "a sender index")? as u32;
-            if from == NEW_ACCOUNT {
-                return Err(BatchError::AccountIndexTooLarge(from));
-            }
-            let tx = if kind_token & WITHDRAWAL_FLAG == 0 {
-                let to = match r.uint(3, "a recipient index")? as u32 {
-                    NEW_ACCOUNT => {
-                        Recipient::New(Address::from_slice(r.take(20, "a new account's address")?))
-                    }
-                    index => Recipient::Index(index),
-                };
-                let amount = unpack_amount(r.uint(5, "an amount")?);
-                let fee = unpack_fee(r.uint(2, "a fee")? as u16);
-                let signature = r.take(64, "a signature")?.try_into().expect("64 bytes");
-                BatchTx::Transfer { token, from, to, amount, fee, signature }
-            } else {
-                let to = Address::from_slice(r.take(20, "an L1 recipient")?);
-                let amount = unpack_amount(r.uint(5, "an amount")?);
-                let fee = unpack_fee(r.uint(2, "a fee")? as u16);
-                let signature = r.take(64, "a signature")?.try_into().expect("64 bytes");
-                BatchTx::Withdrawal { token, from, to, amount, fee, signature }
-            };
-            txs.push(tx);
+            let (tx, next) = decode_tx(data, at)?;
+            block.txs.push(tx);
+            at = next;
+            prefix.consumed = at;
         }
-        blocks.push(BatchBlock { timestamp, deposits, txs });
     }
-    if r.remaining() > 0 {
-        return Err(BatchError::TrailingBytes(r.remaining()));
+    Ok(())
+}
+
+fn read_tx(r: &mut Reader<'_>) -> Result<BatchTx> {
+    let kind_token = r.uint(2, "a transaction's kind and token")? as u16;
+    let token = kind_token & MAX_TOKEN;
+    let from = r.uint(3, "a sender index")? as u32;
+    if from == NEW_ACCOUNT {
+        return Err(BatchError::AccountIndexTooLarge(from));
     }
-    Ok(Batch { blocks })
+    let tx = if kind_token & WITHDRAWAL_FLAG == 0 {
+        let to = match r.uint(3, "a recipient index")? as u32 {
+            NEW_ACCOUNT => {
+                Recipient::New(Address::from_slice(r.take(20, "a new account's address")?))
+            }
+            index => Recipient::Index(index),
+        };
+        let amount = unpack_amount(r.uint(5, "an amount")?);
+        let fee = unpack_fee(r.uint(2, "a fee")? as u16);
+        let signature = r.take(64, "a signature")?.try_into().expect("64 bytes");
+        BatchTx::Transfer { token, from, to, amount, fee, signature }
+    } else {
+        let to = Address::from_slice(r.take(20, "an L1 recipient")?);
+        let amount = unpack_amount(r.uint(5, "an amount")?);
+        let fee = unpack_fee(r.uint(2, "a fee")? as u16);
+        let signature = r.take(64, "a signature")?.try_into().expect("64 bytes");
+        BatchTx::Withdrawal { token, from, to, amount, fee, signature }
+    };
+    Ok(tx)
 }
 
 #[cfg(test)]

@@ -30,13 +30,14 @@ use crate::{
     Error, Result,
     batch::{self, BatchError, BatchTx, Recipient},
     config::RollupConfig,
+    fraud::{BatchInput, StepEvent, StepMachine, TxVerifier, trace_length},
     l1::{L1Batch, L1Output, L1Reader, OutputRoots},
 };
 use alloy::primitives::{Address, B256};
 use ply_l1::client::{BlockFollower, DynL1Client};
 use ply_ledger::{
-    AccountIndex, BatchOutput, Deposit, KeccakHasher, Ledger, LedgerConfig, LedgerError, SignedTx,
-    SigningDomain, Transfer, Tx, VerifiedTx, Withdrawal,
+    AccountIndex, BatchOutput, Deposit, KeccakHasher, Ledger, LedgerConfig, LedgerError, OpKind,
+    PriorityOp, SignedTx, SigningDomain, Transfer, Tx, VerifiedTx, Withdrawal,
 };
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -118,8 +119,11 @@ pub struct BatchReport {
     pub l1_block: u64,
     /// The queue indices of the deposits it consumed.
     pub deposits: Range<u64>,
-    /// Why the batch is malformed, if it is: then none of its transactions applied.
+    /// Why the batch is malformed, if it is: its transactions before that point applied (or
+    /// were skipped), none after it was read.
     pub malformed: Option<BatchError>,
+    /// Bytes after the last block, ignored.
+    pub ignored_bytes: u64,
     /// The deposits the ledger refused.
     pub skipped_deposits: Vec<SkippedDeposit>,
     /// How many transactions applied.
@@ -190,8 +194,6 @@ pub struct Derivation {
     /// Deposits read from L1 and not yet consumed; the first has queue index
     /// `ledger.queue_index()`.
     pending_deposits: VecDeque<Deposit>,
-    /// The timestamp of the last block of the last well-formed batch (0 at genesis).
-    previous_timestamp: u64,
     reports: BTreeMap<u64, BatchReport>,
     verify_threads: usize,
 }
@@ -203,7 +205,6 @@ impl Derivation {
             ledger: Ledger::new(ledger)?,
             domain,
             pending_deposits: VecDeque::new(),
-            previous_timestamp: 0,
             reports: BTreeMap::new(),
             verify_threads: std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
         })
@@ -243,7 +244,7 @@ impl Derivation {
 
     /// The timestamp a next batch's first block must not be below.
     pub fn previous_timestamp(&self) -> u64 {
-        self.previous_timestamp
+        self.ledger.last_timestamp()
     }
 
     /// Adds deposits read from the L1 queue, in queue order. Deposits already known are
@@ -284,52 +285,66 @@ impl Derivation {
     pub fn apply_batch(&mut self, batch: &L1Batch) -> Result<BatchReport> {
         self.check_follows(batch)?;
         let consumed = batch.deposit_count();
-        let deposits: Vec<Deposit> = self.pending_deposits.drain(..consumed as usize).collect();
-        let mut skipped_deposits = Vec::new();
-        let mut skipped_txs = Vec::new();
-        let mut applied_txs = 0;
-
-        let decoded = batch::decode(&batch.data)
-            .and_then(|decoded| decoded.check(consumed, self.previous_timestamp).map(|()| decoded));
-        let malformed = match decoded {
-            Err(reason) => {
-                for deposit in &deposits {
-                    self.apply_deposit(deposit, &mut skipped_deposits)?;
-                }
-                Some(reason)
-            }
-            Ok(decoded) => {
-                let mut predicted = self.verify_predicted(&decoded, &deposits).into_iter();
-                let mut deposits = deposits.iter();
-                for (b, block) in decoded.blocks.iter().enumerate() {
-                    for deposit in deposits.by_ref().take(block.deposits as usize) {
-                        self.apply_deposit(deposit, &mut skipped_deposits)?;
-                    }
-                    for (index, tx) in block.txs.iter().enumerate() {
-                        let prediction = predicted.next().flatten();
-                        match self.apply_tx(tx, prediction)? {
-                            Ok(()) => applied_txs += 1,
-                            Err(reason) => skipped_txs.push(SkippedTx { block: b, index, reason }),
-                        }
-                    }
-                }
-                if let Some(last) = decoded.blocks.last() {
-                    self.previous_timestamp = last.timestamp;
-                }
-                None
-            }
+        let ops: Vec<PriorityOp> = self
+            .pending_deposits
+            .drain(..consumed as usize)
+            .map(|deposit| deposit.to_op(Address::ZERO, 0))
+            .collect();
+        let input = BatchInput {
+            index: batch.index,
+            data: &batch.data,
+            prev_queue_count: batch.prev_deposit_count,
+            ops: &ops,
         };
-
-        let report = BatchReport {
+        let mut verifier = self.verify_predicted(&input);
+        let placeholder = Ledger::new(self.ledger.config().clone())?;
+        let mut machine = StepMachine::new(std::mem::replace(&mut self.ledger, placeholder));
+        let mut report = BatchReport {
             index: batch.index,
             l1_block: batch.l1_block,
             deposits: batch.prev_deposit_count..batch.new_deposit_count,
-            malformed,
-            skipped_deposits,
-            applied_txs,
-            skipped_txs,
-            output: self.ledger.finish_batch(),
+            malformed: None,
+            ignored_bytes: 0,
+            skipped_deposits: Vec::new(),
+            applied_txs: 0,
+            skipped_txs: Vec::new(),
+            output: BatchOutput {
+                batch_index: batch.index,
+                state_root: B256::ZERO,
+                withdrawal_root: B256::ZERO,
+                withdrawals: Vec::new(),
+            },
         };
+        let steps = trace_length(ops.len() as u64, batch.data.len() as u64);
+        let mut step = 0;
+        let outcome = loop {
+            if step == steps {
+                break Err(Error::Invalid(format!(
+                    "batch {} is not done after its {steps} steps: a bug of the step machine",
+                    batch.index
+                )));
+            }
+            step += 1;
+            match machine.step(&input, &mut verifier) {
+                Err(bug) => break Err(bug),
+                Ok(StepEvent::Done { ignored_bytes }) => {
+                    report.ignored_bytes = ignored_bytes;
+                    break Ok(());
+                }
+                Ok(StepEvent::Malformed(reason)) => report.malformed = Some(reason),
+                Ok(StepEvent::Op { queue_index, outcome: Err(reason) }) => {
+                    report.skipped_deposits.push(SkippedDeposit { queue_index, reason });
+                }
+                Ok(StepEvent::Tx { outcome: Ok(_), .. }) => report.applied_txs += 1,
+                Ok(StepEvent::Tx { block, index, outcome: Err(reason) }) => {
+                    report.skipped_txs.push(SkippedTx { block, index, reason });
+                }
+                Ok(StepEvent::Op { .. } | StepEvent::Idle) => {}
+            }
+        };
+        self.ledger = machine.into_ledger();
+        outcome?;
+        report.output = self.ledger.finish_batch();
         self.reports.insert(batch.index, report.clone());
         Ok(report)
     }
@@ -401,117 +416,75 @@ impl Derivation {
         Ok(())
     }
 
-    /// Applies a deposit, or skips it if the ledger refuses it.
-    fn apply_deposit(
-        &mut self,
-        deposit: &Deposit,
-        skipped: &mut Vec<SkippedDeposit>,
-    ) -> Result<()> {
-        match self.ledger.apply_deposit(deposit) {
-            Ok(_) => Ok(()),
-            Err(reason) if reason.is_invalid_transaction() => {
-                self.ledger.skip_deposit(deposit)?;
-                skipped.push(SkippedDeposit { queue_index: deposit.queue_index, reason });
-                Ok(())
-            }
-            Err(bug) => Err(bug.into()),
-        }
-    }
-
-    /// Applies one transaction; the inner error is the reason to skip it, the outer one a bug.
-    fn apply_tx(
-        &mut self,
-        tx: &BatchTx,
-        prediction: Option<Prediction>,
-    ) -> Result<Result<(), InvalidTx>> {
-        let rebuilt = match rebuild(&self.ledger, tx) {
-            Ok(rebuilt) => rebuilt,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        // The prediction holds when everything before this transaction applied as assumed;
-        // otherwise its signature is checked again for the transaction as it really is.
-        let verified = match prediction {
-            Some(Prediction { tx, verified }) if tx == rebuilt => verified,
-            _ => verify(rebuilt, signature(tx), &self.domain),
-        };
-        let verified = match verified {
-            Ok(verified) => verified,
-            Err(reason) => return Ok(Err(reason.into())),
-        };
-        match self.ledger.apply(&verified) {
-            Ok(_) => Ok(Ok(())),
-            Err(reason) if reason.is_invalid_transaction() => Ok(Err(reason.into())),
-            Err(bug) => Err(bug.into()),
-        }
-    }
-
-    /// Rebuilds every transaction of `batch` assuming that all its deposits and transactions
-    /// apply, and checks their signatures in parallel. One entry per transaction, in order;
-    /// `None` where the transaction cannot even be rebuilt.
-    fn verify_predicted(
-        &self,
-        batch: &batch::Batch,
-        deposits: &[Deposit],
-    ) -> Vec<Option<Prediction>> {
+    /// Rebuilds every transaction of the batch's well-formed prefix assuming that all its
+    /// operations and transactions apply, and checks their signatures in parallel: the step
+    /// machine then finds most signatures checked already.
+    fn verify_predicted(&self, input: &BatchInput<'_>) -> Predicted {
+        let (prefix, _) = batch::decode_prefix(input.data);
         let mut view = Speculative::new(&self.ledger);
-        let mut jobs: Vec<Option<(Tx, &[u8; 64])>> = Vec::with_capacity(batch.tx_count());
-        let mut deposits = deposits.iter();
-        for block in &batch.blocks {
-            for deposit in deposits.by_ref().take(block.deposits as usize) {
-                view.create(deposit.to);
+        let mut jobs: Vec<(Tx, &[u8; 64])> = Vec::with_capacity(prefix.batch.tx_count());
+        let mut ops = input.ops.iter();
+        for block in &prefix.batch.blocks {
+            for op in ops.by_ref().take(block.deposits as usize) {
+                if op.op_kind() != Some(OpKind::ForcedWithdrawal) {
+                    view.create(op.to);
+                }
             }
             for tx in &block.txs {
-                let rebuilt = rebuild(&view, tx).ok();
-                if rebuilt.is_some() {
+                if let Ok(rebuilt) = rebuild(&view, tx) {
                     view.applied(tx);
+                    jobs.push((rebuilt, tx.signature()));
                 }
-                jobs.push(rebuilt.map(|rebuilt| (rebuilt, signature(tx))));
             }
         }
 
         let domain = &self.domain;
-        let check = |job: &Option<(Tx, &[u8; 64])>| {
-            job.as_ref().map(|(tx, signature)| Prediction {
-                tx: tx.clone(),
-                verified: verify(tx.clone(), signature, domain),
-            })
+        let check = |(tx, signature): &(Tx, &[u8; 64])| {
+            ((tx.clone(), **signature), verify(tx.clone(), signature, domain))
         };
         let threads = self.verify_threads.min(jobs.len() / MIN_TXS_PER_THREAD).max(1);
-        if threads == 1 {
-            return jobs.iter().map(check).collect();
-        }
-        let chunk = jobs.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .chunks(chunk)
-                .map(|jobs| scope.spawn(move || jobs.iter().map(check).collect::<Vec<_>>()))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("signature checks do not panic"))
-                .collect()
-        })
+        let checked: HashMap<(Tx, [u8; 64]), Result<VerifiedTx, LedgerError>> = if threads == 1 {
+            jobs.iter().map(check).collect()
+        } else {
+            let chunk = jobs.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = jobs
+                    .chunks(chunk)
+                    .map(|jobs| scope.spawn(move || jobs.iter().map(check).collect::<Vec<_>>()))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("signature checks do not panic"))
+                    .collect()
+            })
+        };
+        Predicted { checked, domain: domain.clone() }
     }
 }
 
-/// A transaction rebuilt ahead of time, with the outcome of its signature check.
-struct Prediction {
-    tx: Tx,
-    verified: Result<VerifiedTx, LedgerError>,
+/// A [`TxVerifier`] that answers from signatures checked ahead of time, and checks the others
+/// (transactions rebuilt otherwise than predicted, because something before them was skipped).
+struct Predicted {
+    checked: HashMap<(Tx, [u8; 64]), Result<VerifiedTx, LedgerError>>,
+    domain: SigningDomain,
+}
+
+impl TxVerifier for Predicted {
+    fn verify(&mut self, tx: Tx, signature: &[u8; 64]) -> Result<VerifiedTx, LedgerError> {
+        let key = (tx, *signature);
+        match self.checked.remove(&key) {
+            Some(checked) => checked,
+            None => verify(key.0, signature, &self.domain),
+        }
+    }
 }
 
 fn verify(tx: Tx, signature: &[u8; 64], domain: &SigningDomain) -> Result<VerifiedTx, LedgerError> {
     SignedTx::from_compact(tx, signature)?.verify(domain)
 }
 
-fn signature(tx: &BatchTx) -> &[u8; 64] {
-    match tx {
-        BatchTx::Transfer { signature, .. } | BatchTx::Withdrawal { signature, .. } => signature,
-    }
-}
-
 /// What rebuilding a transaction needs to know about accounts.
-trait Accounts {
+pub(crate) trait Accounts {
     fn address(&self, index: AccountIndex) -> Option<Address>;
     fn index_of(&self, address: &Address) -> Option<AccountIndex>;
     /// The nonce of an existing account.
@@ -594,7 +567,7 @@ impl Accounts for Speculative<'_> {
 }
 
 /// Rebuilds the transaction a user signed from its packed form.
-fn rebuild(accounts: &impl Accounts, tx: &BatchTx) -> Result<Tx, InvalidTx> {
+pub(crate) fn rebuild(accounts: &impl Accounts, tx: &BatchTx) -> Result<Tx, InvalidTx> {
     let (BatchTx::Transfer { from, token, amount, fee, .. }
     | BatchTx::Withdrawal { from, token, amount, fee, .. }) = tx;
     let sender = accounts
@@ -1228,7 +1201,7 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_batch_applies_only_its_deposits() {
+    fn a_malformed_batch_applies_its_well_formed_prefix() {
         let (alice, bob) = (key(1), key(2));
         // A transaction that applies when the batch around it is intact.
         let (good_tx, _) = transfer(
@@ -1242,7 +1215,7 @@ mod tests {
         );
 
         type Case = (&'static str, fn(Vec<u8>) -> Vec<u8>, fn(&BatchError) -> bool);
-        let cases: [Case; 4] = [
+        let cases: [Case; 3] = [
             (
                 "truncated",
                 |mut d| {
@@ -1258,14 +1231,6 @@ mod tests {
                     d
                 },
                 |e| matches!(e, BatchError::UnknownVersion(2)),
-            ),
-            (
-                "trailing bytes",
-                |mut d| {
-                    d.push(0);
-                    d
-                },
-                |e| matches!(e, BatchError::TrailingBytes(1)),
             ),
             ("unchanged", |d| d, |_| false),
         ];
@@ -1284,16 +1249,59 @@ mod tests {
             }
             assert!(report.malformed.as_ref().is_some_and(expected), "{name}: {report:?}");
             assert_eq!(report.applied_txs, 0, "{name}");
-            assert!(report.skipped_txs.is_empty(), "{name}: malformed batches skip wholesale");
+            assert!(report.skipped_txs.is_empty(), "{name}: nothing after the error is read");
             assert_same_output(&report, &mut h.reference);
             assert_eq!(h.derivation.ledger().balance(&alice.address(), 0), eth(10), "{name}");
             assert_eq!(h.derivation.ledger().next_nonce(&alice.address()), 0, "{name}");
-            assert_eq!(h.derivation.previous_timestamp(), 0, "{name}: not a block of the chain");
+            // The truncated batch's block header was read (its deposit applied in it); a bad
+            // version reads nothing (its deposit is drained).
+            let read = if name == "truncated" { 1 } else { 0 };
+            assert_eq!(h.derivation.previous_timestamp(), read, "{name}");
         }
     }
 
     #[test]
-    fn a_deposit_count_mismatch_is_malformed() {
+    fn the_transactions_before_a_malformation_stay_applied() {
+        let (alice, bob) = (key(1), key(2));
+        let (first, r_first) = transfer(
+            &alice,
+            alice.address(),
+            1,
+            Recipient::New(bob.address()),
+            bob.address(),
+            eth(1),
+            0,
+        );
+        let (second, _) =
+            transfer(&alice, alice.address(), 1, Recipient::Index(2), bob.address(), eth(1), 1);
+        let mut h = Harness::new();
+        let deposits = h.queue(&[(alice.address(), eth(10))]);
+        let batch = Batch {
+            blocks: vec![BatchBlock { timestamp: 3, deposits: 1, txs: vec![first, second] }],
+        };
+        let mut data = batch::encode(&batch).unwrap();
+        data.truncate(data.len() - 10);
+        let report = h.derivation.apply_batch(&h.l1_batch(data, 1)).unwrap();
+        assert!(matches!(report.malformed, Some(BatchError::Truncated { .. })), "{report:?}");
+        assert_eq!(report.applied_txs, 1);
+        h.reference.apply_deposit(&deposits[0]).unwrap();
+        apply_reference(&mut h.reference, r_first);
+        assert_same_output(&report, &mut h.reference);
+
+        // Bytes after the last block are ignored, not malformed.
+        let mut h = Harness::new();
+        h.queue(&[(alice.address(), eth(10))]);
+        let mut data = batch::encode(&Batch {
+            blocks: vec![BatchBlock { timestamp: 3, deposits: 1, txs: vec![] }],
+        })
+        .unwrap();
+        data.extend_from_slice(&[0xde, 0xad]);
+        let report = h.derivation.apply_batch(&h.l1_batch(data, 1)).unwrap();
+        assert_eq!((report.malformed.clone(), report.ignored_bytes), (None, 2));
+    }
+
+    #[test]
+    fn consumed_operations_the_blocks_do_not_apply_are_drained() {
         let mut h = Harness::new();
         let alice = key(1);
         let deposits = h.queue(&[(alice.address(), eth(1)), (alice.address(), eth(2))]);
@@ -1301,11 +1309,8 @@ mod tests {
         let batch = Batch { blocks: vec![BatchBlock { timestamp: 5, deposits: 1, txs: vec![] }] };
         let report =
             h.derivation.apply_batch(&h.l1_batch(batch::encode(&batch).unwrap(), 2)).unwrap();
-        assert_eq!(
-            report.malformed,
-            Some(BatchError::DepositMismatch { in_blocks: 1, consumed: 2 })
-        );
-        // Both deposits apply all the same: L1 consumed them.
+        assert_eq!(report.malformed, None);
+        // Both deposits apply: the second in the drain.
         for d in &deposits {
             h.reference.apply_deposit(d).unwrap();
         }
@@ -1345,17 +1350,28 @@ mod tests {
         );
         assert_same_output(&report, &mut h.reference);
 
-        // Against the last block of the previous well-formed batch (50, not the malformed 60).
+        // Against the last block header read by any earlier batch (60, read before the
+        // malformed block of the batch before).
         let report = h.apply(&Batch {
-            blocks: vec![BatchBlock { timestamp: 49, deposits: 0, txs: vec![tx.clone()] }],
+            blocks: vec![BatchBlock { timestamp: 59, deposits: 0, txs: vec![tx.clone()] }],
         });
         assert_eq!(
             report.malformed,
-            Some(BatchError::TimestampDecreases { block: 0, timestamp: 49, previous: 50 })
+            Some(BatchError::TimestampDecreases { block: 0, timestamp: 59, previous: 60 })
         );
         assert_same_output(&report, &mut h.reference);
+        // A block claiming more operations than the batch has left is malformed too.
+        let claims_one = Batch {
+            blocks: vec![BatchBlock { timestamp: 61, deposits: 1, txs: vec![tx.clone()] }],
+        };
+        let report =
+            h.derivation.apply_batch(&h.l1_batch(batch::encode(&claims_one).unwrap(), 0)).unwrap();
+        assert_eq!(
+            report.malformed,
+            Some(BatchError::TooManyOps { block: 0, claimed: 1, left: 0 })
+        );
         let report = h.apply(&Batch {
-            blocks: vec![BatchBlock { timestamp: 50, deposits: 0, txs: vec![tx] }],
+            blocks: vec![BatchBlock { timestamp: 60, deposits: 0, txs: vec![tx] }],
         });
         assert!(report.is_clean(), "{report:?}");
         assert_eq!(h.derivation.ledger().next_nonce(&alice.address()), 1);

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod config;
 pub mod derivation;
 pub mod error;
+pub mod fraud;
 pub mod l1;
 pub mod node;
 pub mod sequencer;

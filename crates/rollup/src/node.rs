@@ -346,7 +346,7 @@ async fn reconcile(
         let output =
             view(client, rollup, Rollup::outputCall { batchIndex: U256::from(batch.index) })
                 .await?;
-        let expected = ply_ledger::output_root(batch.state_root, batch.withdrawal_root);
+        let expected = ply_ledger::output_root(posted_state_root(batch), batch.withdrawal_root);
         if output.outputRoot != expected {
             return Err(Error::Invalid(format!(
                 "the output of batch {} on L1 is {}, the records say {expected}: another \
@@ -364,6 +364,14 @@ async fn reconcile(
     Ok(())
 }
 
+/// The state root an output posts for `batch`: today the state tree's root, which the current
+/// `Rollup` contract expects. Fraud proofs (`docs/rollup.md`, "The state commitment") post the
+/// state commitment instead ([`crate::fraud::state_commitment`]); once the dispute game's
+/// contracts land, this is the one place that changes.
+fn posted_state_root(batch: &PostedBatch) -> B256 {
+    batch.state_root
+}
+
 async fn propose(
     proposer: &TxSender,
     config: &ServiceConfig,
@@ -371,7 +379,7 @@ async fn propose(
 ) -> Result<()> {
     let calldata = Rollup::proposeOutputCall {
         batchIndex: U256::from(batch.index),
-        stateRoot: batch.state_root,
+        stateRoot: posted_state_root(batch),
         withdrawalRoot: batch.withdrawal_root,
     }
     .abi_encode();

@@ -3,5 +3,6 @@
 mod crash;
 mod e2e;
 mod forced_inclusion;
+mod fraud;
 mod harness;
 mod sequencer;

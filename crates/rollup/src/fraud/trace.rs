@@ -1,0 +1,99 @@
+//! The trace of a batch: every step hash from `S_0` to `S_N`.
+
+use super::{BatchInput, StepEvent, StepMachine, StepState, TxVerifier, step_hash};
+use crate::Result;
+use alloy::primitives::B256;
+use ply_ledger::{KeccakHasher, Ledger};
+
+/// `N = (newQueueCount - prevQueueCount) + floor(dataLength / 79) + 2`: the number of steps
+/// of a batch's trace (79 bytes is the smallest transaction).
+pub fn trace_length(ops: u64, data_length: u64) -> u64 {
+    ops + data_length / crate::batch::TRANSFER_SIZE as u64 + 2
+}
+
+/// The trace of one batch: the step hashes `stepHash(S_0) .. stepHash(S_N)`, and what it takes
+/// to rebuild the pre-state of any step (the state before the batch).
+///
+/// A challenger builds it for a disputed batch, bisects with [`hash`](Self::hash), and at the
+/// leaf takes [`pre_state`](Self::pre_state) and the witness of the step.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    start: Ledger<KeccakHasher>,
+    hashes: Vec<B256>,
+    events: Vec<StepEvent>,
+    end: StepMachine,
+}
+
+impl Trace {
+    /// Runs the batch from `start` (the state after the previous batch) for `N` steps.
+    pub fn build(
+        start: Ledger<KeccakHasher>,
+        input: &BatchInput<'_>,
+        verifier: &mut impl TxVerifier,
+    ) -> Result<Self> {
+        let steps = trace_length(input.ops.len() as u64, input.data.len() as u64);
+        let mut machine = StepMachine::new(start.clone());
+        let mut hashes = Vec::with_capacity(steps as usize + 1);
+        let mut events = Vec::with_capacity(steps as usize);
+        hashes.push(step_hash(&machine.state()));
+        for _ in 0..steps {
+            events.push(machine.step(input, verifier)?);
+            hashes.push(step_hash(&machine.state()));
+        }
+        Ok(Self { start, hashes, events, end: machine })
+    }
+
+    /// `N`, the number of steps.
+    pub fn steps(&self) -> u64 {
+        self.events.len() as u64
+    }
+
+    /// `stepHash(S_i)`, for `i` in `0..=N`.
+    pub fn hash(&self, i: u64) -> Option<B256> {
+        self.hashes.get(usize::try_from(i).ok()?).copied()
+    }
+
+    /// Every step hash, `S_0` first.
+    pub fn hashes(&self) -> &[B256] {
+        &self.hashes
+    }
+
+    /// What step `i` (from `S_i` to `S_{i+1}`) did.
+    pub fn event(&self, i: u64) -> Option<&StepEvent> {
+        self.events.get(usize::try_from(i).ok()?)
+    }
+
+    /// The output root, `stepHash(S_N)`.
+    pub fn output_root(&self) -> B256 {
+        *self.hashes.last().expect("S_0 at least")
+    }
+
+    /// The machine after the last step (state `S_N`).
+    pub fn end(&self) -> &StepMachine {
+        &self.end
+    }
+
+    /// The machine in state `S_i` (the batch re-run from its start), for `i` in `0..=N`.
+    pub fn machine_at(
+        &self,
+        i: u64,
+        input: &BatchInput<'_>,
+        verifier: &mut impl TxVerifier,
+    ) -> Result<StepMachine> {
+        let mut machine = StepMachine::new(self.start.clone());
+        for _ in 0..i.min(self.steps()) {
+            machine.step(input, verifier)?;
+        }
+        Ok(machine)
+    }
+
+    /// `S_i`, the pre-state the contract's `step` takes for step `i`.
+    pub fn pre_state(
+        &self,
+        i: u64,
+        input: &BatchInput<'_>,
+        verifier: &mut impl TxVerifier,
+    ) -> Result<StepState> {
+        Ok(self.machine_at(i, input, verifier)?.state())
+    }
+}

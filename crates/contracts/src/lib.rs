@@ -60,11 +60,12 @@ pub mod bindings {
 
     alloy::sol!(
         /// The L1 side of a rollup's token bridge: holds deposited ETH and ERC-20 tokens
-        /// (token 0 is ETH; ERC-20s get ids 1, 2, ... through `registerToken`), keeps the
-        /// deposit queue (deposit `i` is stored as `keccak256(abi.encode(i, from, to, token,
-        /// amount, timestamp))` with its timestamp and announced by `DepositQueued`), and pays
-        /// withdrawals proven against a batch's final withdrawal root (`claimWithdrawal`, once
-        /// each). Wired to its `Rollup` once by its deployer (`initialize`).
+        /// (token 0 is ETH; ERC-20s get ids 1, 2, ... from the token governor's
+        /// `registerToken`), keeps the priority queue (deposits, forced transfers and forced
+        /// withdrawals; entry `i` is stored as `keccak256(abi.encode(i, kind, from, to, token,
+        /// amount, timestamp))` and announced by `OperationQueued`), and pays withdrawals proven
+        /// against a batch's final withdrawal root (`claimWithdrawal`, once each). Wired to its
+        /// `Rollup` once by its deployer (`initialize`).
         ///
         /// Source: `contracts/src/rollup/Bridge.sol`; formats in `docs/rollup.md`.
         #[sol(rpc)]
@@ -120,17 +121,31 @@ pub mod bindings {
     );
 
     alloy::sol!(
-        /// The L1 contract of the optimistic rollup: the sequencer appends batches
-        /// (`appendBatch(newDepositCount, data)`, committed as `keccak256(abi.encode(batchIndex,
-        /// prevDepositCount, newDepositCount, keccak256(data)))`, consuming the bridge's deposit
-        /// queue by the inclusion deadline), the proposer posts each batch's output with a bond
-        /// (`proposeOutput`), and outputs become final after the challenge window.
+        /// The L1 contract of the optimistic rollup (`docs/rollup.md`): batches appended by the
+        /// sequencer (anyone after `sequencerTimeout`), each committed with the chunk root of
+        /// its data and consuming the bridge's priority queue by the inclusion deadline;
+        /// outputs (`stateCommitment`, `withdrawalRoot`) proposed by anyone with a bond; the
+        /// dispute game (`challenge`, `bisect`, `respond`, `step` at the leaf through the
+        /// `StepExecutor`, `timeout`), chess clocks, bond payouts (`claimCredit`) and finality.
         ///
         /// Source: `contracts/src/rollup/Rollup.sol`; formats in `docs/rollup.md`.
         #[sol(rpc)]
         #[derive(Debug, PartialEq, Eq)]
         Rollup,
         "artifacts/Rollup.json"
+    );
+
+    alloy::sol!(
+        /// The one-step proof of the optimistic rollup's dispute game: `step(pre, witness,
+        /// ctx)` executes one step of a batch (`docs/rollup.md`, "Steps") from a `StepState`
+        /// with a witness of Merkle proofs, batch data chunks and the queued operation, and
+        /// returns the next `StepState`; a witness that does not verify reverts.
+        ///
+        /// Source: `contracts/src/rollup/StepExecutor.sol` (types in `StepTypes.sol`).
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        StepExecutor,
+        "artifacts/StepExecutor.json"
     );
 
     alloy::sol!(
@@ -190,8 +205,8 @@ pub mod bindings {
 }
 
 pub use bindings::{
-    BatchVerifier, Bridge, MessageInbox, PoseidonT5, PoseidonT6, Rollup, TestToken, ToyVerifier,
-    ZkRollup,
+    BatchVerifier, Bridge, MessageInbox, PoseidonT5, PoseidonT6, Rollup, StepExecutor, TestToken,
+    ToyVerifier, ZkRollup,
 };
 
 /// Every contract under `contracts/src` that has a checked-in artifact.
@@ -208,8 +223,10 @@ pub enum Contract {
     PoseidonT5,
     /// [`PoseidonT6`]: Poseidon of 5 field elements (generated).
     PoseidonT6,
-    /// [`Rollup`]: the optimistic rollup's batches and outputs.
+    /// [`Rollup`]: the optimistic rollup's batches, outputs and dispute games.
     Rollup,
+    /// [`StepExecutor`]: the optimistic rollup's one-step proof.
+    StepExecutor,
     /// [`TestToken`]: a freely mintable ERC-20 for tests and the devnet.
     TestToken,
     /// [`ToyVerifier`]: the generated Groth16 verifier of ply-zk's toy circuit.
@@ -227,6 +244,7 @@ impl Contract {
         Contract::PoseidonT5,
         Contract::PoseidonT6,
         Contract::Rollup,
+        Contract::StepExecutor,
         Contract::TestToken,
         Contract::ToyVerifier,
         Contract::ZkRollup,
@@ -241,6 +259,7 @@ impl Contract {
             Contract::PoseidonT5 => "PoseidonT5",
             Contract::PoseidonT6 => "PoseidonT6",
             Contract::Rollup => "Rollup",
+            Contract::StepExecutor => "StepExecutor",
             Contract::TestToken => "TestToken",
             Contract::ToyVerifier => "ToyVerifier",
             Contract::ZkRollup => "ZkRollup",
@@ -257,6 +276,7 @@ impl Contract {
             Contract::PoseidonT5 => &PoseidonT5::BYTECODE,
             Contract::PoseidonT6 => &PoseidonT6::BYTECODE,
             Contract::Rollup => &Rollup::BYTECODE,
+            Contract::StepExecutor => &StepExecutor::BYTECODE,
             Contract::TestToken => &TestToken::BYTECODE,
             Contract::ToyVerifier => &ToyVerifier::BYTECODE,
             Contract::ZkRollup => &ZkRollup::BYTECODE,
@@ -272,6 +292,7 @@ impl Contract {
             Contract::PoseidonT5 => &PoseidonT5::DEPLOYED_BYTECODE,
             Contract::PoseidonT6 => &PoseidonT6::DEPLOYED_BYTECODE,
             Contract::Rollup => &Rollup::DEPLOYED_BYTECODE,
+            Contract::StepExecutor => &StepExecutor::DEPLOYED_BYTECODE,
             Contract::TestToken => &TestToken::DEPLOYED_BYTECODE,
             Contract::ToyVerifier => &ToyVerifier::DEPLOYED_BYTECODE,
             Contract::ZkRollup => &ZkRollup::DEPLOYED_BYTECODE,
@@ -288,6 +309,7 @@ impl Contract {
             Contract::PoseidonT5 => include_str!("../artifacts/PoseidonT5.json"),
             Contract::PoseidonT6 => include_str!("../artifacts/PoseidonT6.json"),
             Contract::Rollup => include_str!("../artifacts/Rollup.json"),
+            Contract::StepExecutor => include_str!("../artifacts/StepExecutor.json"),
             Contract::TestToken => include_str!("../artifacts/TestToken.json"),
             Contract::ToyVerifier => include_str!("../artifacts/ToyVerifier.json"),
             Contract::ZkRollup => include_str!("../artifacts/ZkRollup.json"),

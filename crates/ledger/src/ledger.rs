@@ -479,7 +479,7 @@ impl<H: TreeHasher> Ledger<H> {
     /// would overflow, or the state tree is full. The L1 has consumed the deposit all the same:
     /// pass it to [`skip_deposit`](Self::skip_deposit) to move past it.
     pub fn apply_deposit(&mut self, deposit: &Deposit) -> Result<Effects> {
-        self.apply_op(deposit.queue_index, &deposit.to_op(Address::ZERO, 0))
+        self.apply_op(deposit.queue_index, &deposit.op())
     }
 
     /// Applies the priority operation at `queue_index` of the L1 queue (`docs/rollup.md`,

@@ -6,7 +6,7 @@
 
 use crate::{Deposit, TokenId};
 use alloy::sol_types::SolValue;
-use ply_core::{Address, B256, U256, keccak256};
+use ply_core::{B256, U256, keccak256};
 
 alloy::sol! {
     /// One entry of the L1 queue, in the field order of `opHash` and of the one-step witness.
@@ -60,16 +60,15 @@ impl PriorityOp {
 }
 
 impl Deposit {
-    /// The deposit as a queue entry (kind 0). The sequencer's [`Deposit`] does not keep the
-    /// depositor and the queue timestamp, which only the queue's hash needs: they are given here.
-    pub fn to_op(&self, from: Address, timestamp: u64) -> PriorityOp {
+    /// The queue entry as the L1 stores it (and the one-step witness carries it).
+    pub fn op(&self) -> PriorityOp {
         PriorityOp {
-            kind: OpKind::Deposit as u8,
-            from,
+            kind: self.kind,
+            from: self.from,
             to: self.to,
             token: self.token,
             amount: self.amount,
-            timestamp,
+            timestamp: self.timestamp,
         }
     }
 }

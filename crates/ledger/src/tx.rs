@@ -59,18 +59,33 @@ alloy::sol! {
     }
 }
 
-/// A deposit taken from the L1 queue (`Bridge.DepositQueued`). It carries no signature: the L1
-/// already took the funds.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// An entry of the L1 priority queue (`Bridge.OperationQueued`): a deposit, or a forced transfer
+/// or withdrawal (`kind`, see [`OpKind`](crate::OpKind)). It carries no signature: the L1 took
+/// the funds, or authenticated `from` as the L1 sender.
+///
+/// `kind`, `from` and `timestamp` default to a deposit from nobody at time 0 (what journals
+/// written before forced operations hold); the one-step proof needs their real values, which
+/// the L1 reader fills in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Deposit {
-    /// The deposit's position in the L1 queue.
+    /// The operation's position in the L1 queue.
     pub queue_index: u64,
-    /// The L2 recipient; an account is created for it if it has none.
+    /// The L2 recipient (deposit, forced transfer; its account is created if it has none) or
+    /// the L1 recipient (forced withdrawal).
     pub to: Address,
     /// The token.
     pub token: TokenId,
     /// The amount.
     pub amount: U256,
+    /// 0 deposit, 1 forced transfer, 2 forced withdrawal.
+    #[serde(default)]
+    pub kind: u8,
+    /// The L1 sender: the depositor, or the owner of the account a forced operation debits.
+    #[serde(default)]
+    pub from: Address,
+    /// The L1 timestamp at which it was queued.
+    #[serde(default)]
+    pub timestamp: u64,
 }
 
 /// The EIP-712 domain transactions are signed in: `{ name: "ply rollup", version: "1", chainId:

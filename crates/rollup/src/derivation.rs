@@ -288,7 +288,7 @@ impl Derivation {
         let ops: Vec<PriorityOp> = self
             .pending_deposits
             .drain(..consumed as usize)
-            .map(|deposit| deposit.to_op(Address::ZERO, 0))
+            .map(|deposit| deposit.op())
             .collect();
         let input = BatchInput {
             index: batch.index,
@@ -1012,7 +1012,7 @@ mod tests {
     }
 
     fn deposit(queue_index: u64, to: Address, amount: U256) -> Deposit {
-        Deposit { queue_index, to, token: 0, amount }
+        Deposit { queue_index, to, token: 0, amount, ..Default::default() }
     }
 
     /// A derivation and a reference ledger that applies the same things directly.
@@ -1482,7 +1482,7 @@ mod tests {
         let mut h = Harness::new();
         let alice = key(1);
         // Token 300 does not fit a balance tree of depth 8.
-        let refused = Deposit { queue_index: 0, to: alice.address(), token: 300, amount: eth(1) };
+        let refused = Deposit { queue_index: 0, to: alice.address(), token: 300, amount: eth(1) , ..Default::default() };
         let fine = deposit(1, alice.address(), eth(1));
         h.derivation.add_deposits([refused.clone(), fine.clone()]).unwrap();
         h.l1_deposits = 2;

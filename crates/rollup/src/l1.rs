@@ -2,11 +2,12 @@
 //! outputs of the `Rollup` contract (`docs/rollup.md`).
 //!
 //! Everything a derivation node needs comes from here, through the backend-agnostic
-//! [`L1Client`](ply_l1::client::L1Client): deposits from `DepositQueued` logs, batches from
-//! `BatchAppended` logs plus the calldata of the `appendBatch` transaction that emitted them
-//! (the contract keeps only a hash of the data, so the data itself is read back from the
-//! transaction and checked against the event's `dataHash`), and outputs from `OutputProposed`
-//! logs.
+//! [`L1Client`](ply_l1::client::L1Client): the priority queue (deposits and forced
+//! transactions) from `OperationQueued` logs, batches from `BatchAppended` logs plus the calldata
+//! of the `appendBatch` (or `appendBatchAndPropose`) transaction that emitted them (the contract
+//! keeps only the chunk root of the data, so the data itself is read back from the transaction
+//! and checked against the event's `dataRoot` and `dataLength`), and outputs from
+//! `OutputProposed` logs.
 //!
 //! An [`L1Reader`] reads explicit block ranges; it takes no view of confirmation depth. Pair it
 //! with a [`BlockFollower`](ply_l1::client::BlockFollower), as
@@ -15,7 +16,7 @@
 use crate::{Error, Result, config::RollupConfig};
 use alloy::{
     consensus::Transaction as _,
-    primitives::{Address, B256, Bytes, U256, keccak256},
+    primitives::{Address, B256, Bytes, U256},
     rpc::types::{Filter, Log},
     sol_types::{SolCall, SolEvent},
 };
@@ -29,9 +30,9 @@ use std::ops::RangeInclusive;
 pub struct L1Batch {
     /// The batch index (consecutive from 0).
     pub index: u64,
-    /// Deposits consumed before this batch: its deposits start at this queue index.
+    /// Queued operations consumed before this batch: its operations start at this queue index.
     pub prev_deposit_count: u64,
-    /// Deposits consumed after this batch: its deposits end before this queue index.
+    /// Queued operations consumed after this batch: its operations end before this index.
     pub new_deposit_count: u64,
     /// The batch data, as posted (not yet decoded: it may be malformed).
     pub data: Bytes,
@@ -48,19 +49,19 @@ impl L1Batch {
     }
 }
 
-/// The state root and withdrawal root an output commits to.
+/// The state commitment and withdrawal root an output commits to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OutputRoots {
-    /// The L2 state root after the batch.
+    /// The L2 state commitment after the batch (`docs/rollup.md`, "The state commitment").
     pub state_root: B256,
     /// The root of the batch's withdrawal tree.
     pub withdrawal_root: B256,
 }
 
 impl OutputRoots {
-    /// The output root, `keccak256(abi.encode(state_root, withdrawal_root))`.
+    /// The output root, `keccak256(abi.encode(state_commitment, withdrawal_root))`.
     pub fn output_root(&self) -> B256 {
-        ply_ledger::output_root(self.state_root, self.withdrawal_root)
+        crate::fraud::output_root(self.state_root, self.withdrawal_root)
     }
 }
 
@@ -69,14 +70,14 @@ impl OutputRoots {
 pub struct L1Output {
     /// The batch it is the output of.
     pub batch_index: u64,
+    /// The proposal's id (unique; a removed output's slot is proposed again under another).
+    pub output_id: u32,
     /// The roots it commits to.
     pub roots: OutputRoots,
-    /// The output root the contract stored, `keccak256(abi.encode(stateRoot, withdrawalRoot))`.
+    /// The output root the contract computed.
     pub output_root: B256,
     /// Who proposed (and bonded) it.
     pub proposer: Address,
-    /// The L1 timestamp of the proposal; the challenge window counts from it.
-    pub proposed_at: u64,
     /// The L1 block that holds the proposal.
     pub l1_block: u64,
     /// The L1 transaction that proposed it.
@@ -107,17 +108,21 @@ impl L1Reader {
         &self.client
     }
 
-    /// The deposits queued in the blocks of `range`, in queue order.
+    /// The priority operations (deposits, forced transfers and withdrawals) queued in the
+    /// blocks of `range`, in queue order.
     pub async fn deposits_in(&self, range: RangeInclusive<u64>) -> Result<Vec<Deposit>> {
-        let logs = self.logs::<Bridge::DepositQueued>(self.bridge, range).await?;
+        let logs = self.logs::<Bridge::OperationQueued>(self.bridge, range).await?;
         logs.iter()
             .map(|log| {
-                let event = decode::<Bridge::DepositQueued>(log)?;
+                let event = decode::<Bridge::OperationQueued>(log)?;
                 Ok(Deposit {
-                    queue_index: to_u64(event.index, "a deposit's queue index")?,
+                    queue_index: to_u64(event.index, "a queue index")?,
                     to: event.to,
                     token: event.token,
                     amount: event.amount,
+                    kind: event.kind,
+                    from: event.from,
+                    timestamp: event.timestamp,
                 })
             })
             .collect()
@@ -136,11 +141,13 @@ impl L1Reader {
             let event = decode::<Rollup::BatchAppended>(log)?;
             let (l1_block, l1_tx) = location(log)?;
             let index = to_u64(event.batchIndex, "a batch index")?;
-            let new_deposit_count = to_u64(event.newDepositCount, "a deposit count")?;
-            let data = self.batch_data(index, l1_tx, new_deposit_count, event.dataHash).await?;
+            let new_deposit_count = to_u64(event.newQueueCount, "a queue count")?;
+            let data = self
+                .batch_data(index, l1_tx, new_deposit_count, event.dataRoot, event.dataLength)
+                .await?;
             batches.push(L1Batch {
                 index,
-                prev_deposit_count: to_u64(event.prevDepositCount, "a deposit count")?,
+                prev_deposit_count: to_u64(event.prevQueueCount, "a queue count")?,
                 new_deposit_count,
                 data,
                 l1_block,
@@ -159,13 +166,13 @@ impl L1Reader {
                 let (l1_block, l1_tx) = location(log)?;
                 Ok(L1Output {
                     batch_index: to_u64(event.batchIndex, "a batch index")?,
+                    output_id: event.outputId,
                     roots: OutputRoots {
-                        state_root: event.stateRoot,
+                        state_root: event.stateCommitment,
                         withdrawal_root: event.withdrawalRoot,
                     },
                     output_root: event.outputRoot,
                     proposer: event.proposer,
-                    proposed_at: event.proposedAt,
                     l1_block,
                     l1_tx,
                 })
@@ -173,37 +180,49 @@ impl L1Reader {
             .collect()
     }
 
-    /// The data of batch `index`, from the calldata of transaction `l1_tx`, checked against
-    /// the event's deposit count and data hash.
+    /// The data of batch `index`, from the calldata of transaction `l1_tx` (`appendBatch` or
+    /// `appendBatchAndPropose`), checked against the event's queue count, data root and length.
     async fn batch_data(
         &self,
         index: u64,
         l1_tx: B256,
         new_deposit_count: u64,
-        data_hash: B256,
+        data_root: B256,
+        data_length: U256,
     ) -> Result<Bytes> {
         let tx = self.client.transaction(l1_tx).await?.ok_or_else(|| {
             Error::Invalid(format!(
                 "the L1 node does not know transaction {l1_tx}, which appended batch {index}"
             ))
         })?;
-        let call = Rollup::appendBatchCall::abi_decode(tx.input()).map_err(|e| {
-            Error::Invalid(format!(
-                "batch {index} was not appended by a direct appendBatch transaction to the \
-                 rollup: the input of {l1_tx} does not decode as appendBatch ({e}); the batch \
-                 data cannot be read"
-            ))
-        })?;
-        let hash = keccak256(&call.data);
-        if hash != data_hash || call.newDepositCount != U256::from(new_deposit_count) {
+        let input = tx.input();
+        let (queue_count, data) = match Rollup::appendBatchCall::abi_decode(input) {
+            Ok(call) => (call.newQueueCount, call.data),
+            Err(_) => match Rollup::appendBatchAndProposeCall::abi_decode(input) {
+                Ok(call) => (call.newQueueCount, call.data),
+                Err(e) => {
+                    return Err(Error::Invalid(format!(
+                        "batch {index} was not appended by a direct appendBatch or \
+                         appendBatchAndPropose transaction to the rollup: the input of {l1_tx} \
+                         does not decode ({e}); the batch data cannot be read"
+                    )));
+                }
+            },
+        };
+        let root = crate::fraud::BatchData::new(data.to_vec()).root();
+        if root != data_root
+            || U256::from(data.len()) != data_length
+            || queue_count != U256::from(new_deposit_count)
+        {
             return Err(Error::Invalid(format!(
-                "the appendBatch call in {l1_tx} (data hash {hash}, new deposit count {}) is not \
-                 the one that appended batch {index} (data hash {data_hash}, new deposit count \
-                 {new_deposit_count}): was the batch appended from inside another call?",
-                call.newDepositCount
+                "the call in {l1_tx} (data root {root}, {} bytes, queue count {queue_count}) is \
+                 not the one that appended batch {index} (data root {data_root}, {data_length} \
+                 bytes, queue count {new_deposit_count}): was the batch appended from inside \
+                 another call?",
+                data.len()
             )));
         }
-        Ok(call.data)
+        Ok(data)
     }
 
     /// The logs of event `E` from `address` in `range`, in order (see
@@ -400,8 +419,8 @@ mod tests {
         assert_eq!(
             deposits,
             vec![
-                Deposit { queue_index: 0, to: alice, token: 0, amount: U256::from(1_000u64) },
-                Deposit { queue_index: 1, to: bob, token: 0, amount: U256::from(2_000u64) },
+                Deposit { queue_index: 0, to: alice, token: 0, amount: U256::from(1_000u64) , ..Default::default() },
+                Deposit { queue_index: 1, to: bob, token: 0, amount: U256::from(2_000u64) , ..Default::default() },
             ]
         );
 

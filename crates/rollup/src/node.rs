@@ -17,7 +17,7 @@ use alloy::{
 };
 use ply_contracts::{Bridge, Rollup};
 use ply_l1::client::{DynL1Client, TxSender};
-use ply_ledger::{Tx, WithdrawalRecord, WithdrawalTree};
+use ply_ledger::{WithdrawalRecord, WithdrawalTree};
 use std::{sync::Arc, time::Duration};
 
 /// The rollup's contracts on L1.
@@ -25,44 +25,101 @@ use std::{sync::Arc, time::Duration};
 pub struct RollupContracts {
     /// The bridge: deposit queue, token registry, withdrawal claims.
     pub bridge: Address,
-    /// The rollup: batches and outputs.
+    /// The rollup: batches, outputs and dispute games.
     pub rollup: Address,
+    /// The one-step proof's executor.
+    pub executor: Address,
 }
 
-/// Parameters of a rollup deployment.
+/// Parameters of a rollup deployment (`docs/rollup.md`, "The dispute game" for the defaults).
 #[derive(Debug, Clone)]
 pub struct DeployParams {
-    /// Who may append batches.
+    /// Who appends batches (anyone may, once it has been silent for `sequencer_timeout`).
     pub sequencer: Address,
-    /// Who may propose outputs.
-    pub proposer: Address,
-    /// Bond per output, in wei.
-    pub bond: U256,
-    /// Seconds until an output is final.
+    /// Who lists ERC-20 tokens on the bridge.
+    pub token_governor: Address,
+    /// Bond of an output proposal, in wei.
+    pub proposer_bond: U256,
+    /// Bond of a challenge, in wei.
+    pub challenger_bond: U256,
+    /// Seconds during which an output may be challenged.
     pub challenge_window: u64,
-    /// Seconds within which a deposit must be included.
+    /// Each side's total thinking time in a dispute game, in seconds.
+    pub clock_duration: u64,
+    /// Seconds within which a queued operation must be included.
     pub inclusion_deadline: u64,
+    /// Seconds without a batch after which anyone may append batches.
+    pub sequencer_timeout: u64,
     /// The L2 chain id.
     pub l2_chain_id: u64,
+    /// The L2 ledger's shape: its genesis is the state commitment before batch 0, and its
+    /// depths are the one-step proof's.
+    pub ledger: ply_ledger::LedgerConfig,
 }
 
-/// Deploys the Bridge and the Rollup and wires them together.
+impl DeployParams {
+    /// The devnet's parameters (`docs/rollup.md`): a 30 s window, a 10 s clock a side,
+    /// 0.1 ETH / 0.05 ETH bonds, a 60 s inclusion deadline and a 120 s sequencer timeout.
+    pub fn devnet(sequencer: Address, ledger: ply_ledger::LedgerConfig, l2_chain_id: u64) -> Self {
+        let milli = U256::from(1_000_000_000_000_000u64);
+        Self {
+            sequencer,
+            token_governor: sequencer,
+            proposer_bond: milli * U256::from(100),
+            challenger_bond: milli * U256::from(50),
+            challenge_window: 30,
+            clock_duration: 10,
+            inclusion_deadline: 60,
+            sequencer_timeout: 120,
+            l2_chain_id,
+            ledger,
+        }
+    }
+}
+
+/// The state commitment of a genesis ledger of `config` (the fee account alone).
+pub fn genesis_state_commitment(config: &ply_ledger::LedgerConfig) -> Result<B256> {
+    Ok(ply_ledger::Ledger::<ply_ledger::KeccakHasher>::new(config.clone())?.commitment().hash())
+}
+
+/// Deploys the Bridge, the StepExecutor and the Rollup, and wires them together. The deployer
+/// pays; `params.token_governor` lists tokens.
 pub async fn deploy(deployer: &TxSender, params: &DeployParams) -> Result<RollupContracts> {
-    let bridge = deployer.deploy(Bridge::BYTECODE.clone()).await?;
+    let mut bridge_code = Bridge::BYTECODE.to_vec();
+    bridge_code.extend_from_slice(
+        &Bridge::constructorCall { tokenGovernor_: params.token_governor }.abi_encode(),
+    );
+    let bridge = deployer.deploy(bridge_code.into()).await?;
+    let mut executor_code = ply_contracts::StepExecutor::BYTECODE.to_vec();
+    executor_code.extend_from_slice(
+        &ply_contracts::StepExecutor::constructorCall {
+            bridge_: bridge,
+            accountDepth_: U256::from(params.ledger.account_depth),
+            tokenDepth_: U256::from(params.ledger.token_depth),
+        }
+        .abi_encode(),
+    );
+    let executor = deployer.deploy(executor_code.into()).await?;
     let constructor = Rollup::constructorCall {
         bridge_: bridge,
-        sequencer_: params.sequencer,
-        proposer_: params.proposer,
-        bond_: params.bond,
-        challengeWindow_: params.challenge_window,
-        inclusionDeadline_: params.inclusion_deadline,
-        l2ChainId_: params.l2_chain_id,
+        executor_: executor,
+        config: Rollup::Config {
+            sequencer: params.sequencer,
+            proposerBond: params.proposer_bond,
+            challengerBond: params.challenger_bond,
+            challengeWindow: params.challenge_window,
+            clockDuration: params.clock_duration,
+            inclusionDeadline: params.inclusion_deadline,
+            sequencerTimeout: params.sequencer_timeout,
+            l2ChainId: params.l2_chain_id,
+            genesisStateCommitment: genesis_state_commitment(&params.ledger)?,
+        },
     };
     let mut code = Rollup::BYTECODE.to_vec();
     code.extend_from_slice(&constructor.abi_encode());
     let rollup = deployer.deploy(code.into()).await?;
     call(deployer, bridge, Bridge::initializeCall { rollup_: rollup }.abi_encode()).await?;
-    Ok(RollupContracts { bridge, rollup })
+    Ok(RollupContracts { bridge, rollup, executor })
 }
 
 /// Sends a contract call and fails on a reverted receipt.
@@ -84,22 +141,19 @@ pub fn batch_of(blocks: &[Arc<L2Block>]) -> Batch {
     }
 }
 
-/// The withdrawals of `blocks` as batch `index` records them (execution order).
+/// The withdrawals of `blocks` as batch `index` records them (execution order: each block's
+/// forced withdrawals, then its withdrawal transactions).
 pub fn withdrawals_of(index: u64, blocks: &[Arc<L2Block>]) -> Vec<WithdrawalRecord> {
-    let mut records = Vec::new();
-    for tx in blocks.iter().flat_map(|b| &b.txs) {
-        if let Tx::Withdrawal(w) = &tx.tx.tx {
-            records.push(WithdrawalRecord {
-                batch_index: index,
-                position: records.len() as u32,
-                from: w.from,
-                to: w.to,
-                token: w.token,
-                amount: w.amount,
-            });
-        }
-    }
-    records
+    blocks
+        .iter()
+        .flat_map(|b| &b.withdrawals)
+        .enumerate()
+        .map(|(position, w)| WithdrawalRecord {
+            batch_index: index,
+            position: position as u32,
+            ..w.clone()
+        })
+        .collect()
 }
 
 /// How many of `blocks` (from the front) the next batch takes under `limits`, if a batch is
@@ -169,7 +223,11 @@ pub async fn run_batcher(
     loop {
         // Outputs first: a batch that was appended but whose output was not proposed (a crash
         // between the two) is proposed before anything new is posted.
-        for batch in posted.iter_mut().filter(|b| !b.proposed) {
+        // Outputs are permissionless and a disproven output is removed with its successors:
+        // whatever batch L1 lacks an output for, from `outputCount` on, is proposed (again).
+        let outputs: u64 =
+            view(&client, config.contracts.rollup, Rollup::outputCountCall {}).await?.to();
+        for batch in posted.iter_mut().filter(|b| b.index >= outputs) {
             propose(&proposer, &config, batch).await?;
             sequencer.record_batch(batch.clone()).await?;
         }
@@ -203,7 +261,7 @@ async fn post(
     let previous = sequencer.batches().await?.last().map_or(0, |b| b.new_deposit_count);
     let new_deposit_count = deposit_count_after(blocks, previous);
     let calldata = Rollup::appendBatchCall {
-        newDepositCount: U256::from(new_deposit_count),
+        newQueueCount: U256::from(new_deposit_count),
         data: data.clone().into(),
     }
     .abi_encode();
@@ -261,7 +319,7 @@ fn posted_batch(
         last_block: last.number,
         new_deposit_count,
         l1_tx,
-        state_root: last.state_root,
+        state_root: last.state_commitment,
         withdrawal_root,
         withdrawals,
         proposed: false,
@@ -343,16 +401,19 @@ async fn reconcile(
     }
     let outputs: u64 = view(client, rollup, Rollup::outputCountCall {}).await?.to();
     for batch in posted.iter_mut().filter(|b| !b.proposed && b.index < outputs) {
-        let output =
-            view(client, rollup, Rollup::outputCall { batchIndex: U256::from(batch.index) })
+        let on_chain =
+            view(client, rollup, Rollup::outputRootCall { batchIndex: U256::from(batch.index) })
                 .await?;
-        let expected = ply_ledger::output_root(posted_state_root(batch), batch.withdrawal_root);
-        if output.outputRoot != expected {
-            return Err(Error::Invalid(format!(
-                "the output of batch {} on L1 is {}, the records say {expected}: another \
-                 proposer is posting with this key",
-                batch.index, output.outputRoot
-            )));
+        let expected = posted_output_root(batch);
+        if on_chain != expected {
+            // Outputs are permissionless: someone else proposed this batch's output first. If
+            // it is wrong, the challenger disputes it; this proposer does not post a second one.
+            tracing::warn!(
+                batch = batch.index,
+                %on_chain,
+                %expected,
+                "another proposer posted a different output for this batch"
+            );
         }
         batch.proposed = true;
         sequencer.record_batch(batch.clone()).await?;
@@ -368,8 +429,9 @@ async fn reconcile(
 /// `Rollup` contract expects. Fraud proofs (`docs/rollup.md`, "The state commitment") post the
 /// state commitment instead ([`crate::fraud::state_commitment`]); once the dispute game's
 /// contracts land, this is the one place that changes.
-fn posted_state_root(batch: &PostedBatch) -> B256 {
-    batch.state_root
+/// The output root of a posted batch's records: its state commitment and withdrawal root.
+fn posted_output_root(batch: &PostedBatch) -> B256 {
+    crate::fraud::output_root(batch.state_root, batch.withdrawal_root)
 }
 
 async fn propose(
@@ -379,7 +441,7 @@ async fn propose(
 ) -> Result<()> {
     let calldata = Rollup::proposeOutputCall {
         batchIndex: U256::from(batch.index),
-        stateRoot: posted_state_root(batch),
+        stateCommitment: batch.state_root,
         withdrawalRoot: batch.withdrawal_root,
     }
     .abi_encode();

@@ -137,7 +137,7 @@ async fn funded_sequencer(
             to: s.address(),
             token: 0,
             amount: U256::from(1_000u64) * U256::from(ply_core::ETHER),
-        })
+         ..Default::default() })
         .collect();
     sequencer.queue_deposits(deposits).await?;
     let last = signers.last().expect("senders").address();

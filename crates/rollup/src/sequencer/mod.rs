@@ -43,7 +43,8 @@ pub struct PostedBatch {
     pub new_deposit_count: u64,
     /// The L1 transaction that appended it.
     pub l1_tx: B256,
-    /// State root after it.
+    /// The state commitment after it (`docs/rollup.md`; what its output commits to). The
+    /// field keeps its name so that batch records written before the fraud proof still read.
     pub state_root: B256,
     /// Root of its withdrawal tree.
     pub withdrawal_root: B256,

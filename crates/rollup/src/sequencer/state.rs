@@ -4,7 +4,9 @@
 
 use crate::batch::{BatchTx, Recipient};
 use alloy::primitives::{Address, B256};
-use ply_ledger::{Deposit, KeccakHasher, Ledger, LedgerConfig, SignedTx, Tx, VerifiedTx};
+use ply_ledger::{
+    Deposit, KeccakHasher, Ledger, LedgerConfig, SignedTx, Tx, VerifiedTx, WithdrawalRecord,
+};
 use serde::{Deserialize, Serialize};
 use std::{collections::HashMap, sync::Arc};
 
@@ -64,6 +66,13 @@ pub struct L2Block {
     pub txs: Vec<SequencedTx>,
     /// The state root after it.
     pub state_root: B256,
+    /// The state commitment after it (`docs/rollup.md`): what an output of a batch ending
+    /// with this block commits to.
+    pub state_commitment: B256,
+    /// The withdrawals it made, in execution order (forced withdrawals of its queued
+    /// operations first, then its withdrawal transactions); their batch index and position are
+    /// the block's own until a batch takes them (`node::withdrawals_of`).
+    pub withdrawals: Vec<WithdrawalRecord>,
 }
 
 /// Where a sequenced transaction sits.
@@ -101,6 +110,8 @@ impl SequencerState {
                 deposits: vec![],
                 txs: vec![],
                 state_root: B256::ZERO,
+                state_commitment: B256::ZERO,
+                withdrawals: vec![],
             },
             queued_deposits: Vec::new(),
             next_deposit: 0,
@@ -267,20 +278,30 @@ impl SequencerState {
 
     fn seal_at(&mut self, timestamp: u64) -> (Arc<L2Block>, LogEntry) {
         let number = self.open.number;
+        // Block timestamps never go back (`seal` makes sure), so the ledger accepts them; the
+        // state commitment holds the last one, as the derivation's block headers set it.
+        if let Err(e) = self.ledger.begin_block(timestamp) {
+            tracing::error!(block = number, timestamp, error = %e, "block timestamp refused");
+        }
         let state_root = self.ledger.root();
+        let state_commitment = self.ledger.commitment().hash();
         // Batches are cut later by the batcher, from whole blocks; the ledger's own per-batch
-        // withdrawal list is reset per block so that it stays bounded.
-        self.ledger.finish_batch();
+        // withdrawal list is taken per block so that it stays bounded.
+        let withdrawals = self.ledger.finish_batch().withdrawals;
         let next = L2Block {
             number: number + 1,
             timestamp,
             deposits: vec![],
             txs: vec![],
             state_root: B256::ZERO,
+            state_commitment: B256::ZERO,
+            withdrawals: vec![],
         };
         let mut block = std::mem::replace(&mut self.open, next);
         block.timestamp = timestamp;
         block.state_root = state_root;
+        block.state_commitment = state_commitment;
+        block.withdrawals = withdrawals;
         let block = Arc::new(block);
         self.sealed.push(block.clone());
         (block, LogEntry::Seal { block: number, timestamp, state_root })

@@ -30,7 +30,7 @@ use crate::{
     Error, Result,
     batch::{self, BatchError, BatchTx, Recipient},
     config::RollupConfig,
-    fraud::{BatchInput, StepEvent, StepMachine, TxVerifier, trace_length},
+    fraud::{BatchInput, StepEvent, StepMachine, Trace, TxVerifier, trace_length},
     l1::{L1Batch, L1Output, L1Reader, OutputRoots},
 };
 use alloy::primitives::{Address, B256};
@@ -177,6 +177,42 @@ pub enum OutputCheck {
     },
 }
 
+/// The step trace of one derived batch with what its one-step proofs read: the batch as L1
+/// recorded it, the queued operations it consumed and the signing domain.
+#[derive(Debug, Clone)]
+pub struct BatchTrace {
+    /// The step hashes `S_0 .. S_N`.
+    pub trace: Trace,
+    /// The batch.
+    pub batch: L1Batch,
+    /// Its queued operations, `prevQueueCount .. newQueueCount`.
+    pub ops: Vec<PriorityOp>,
+    /// The signing domain of L2 transactions.
+    pub domain: SigningDomain,
+}
+
+impl BatchTrace {
+    /// The batch as the step machine reads it.
+    pub fn input(&self) -> BatchInput<'_> {
+        BatchInput {
+            index: self.batch.index,
+            data: &self.batch.data,
+            prev_queue_count: self.batch.prev_deposit_count,
+            ops: &self.ops,
+        }
+    }
+
+    /// The proof of step `i` for `Rollup.step`: the pre-state `S_i`, its witness and context.
+    pub fn step_proof(&self, i: u64) -> Result<crate::fraud::StepProof> {
+        self.trace.step_proof(
+            i,
+            &self.input(),
+            &self.domain,
+            &mut crate::fraud::VerifySignatures(&self.domain),
+        )
+    }
+}
+
 /// The pure derivation core: the ledger rebuilt from L1 batches, the deposit queue as read so
 /// far, and the output of every derived batch.
 ///
@@ -196,6 +232,17 @@ pub struct Derivation {
     pending_deposits: VecDeque<Deposit>,
     reports: BTreeMap<u64, BatchReport>,
     verify_threads: usize,
+    /// With [`with_traces`](Self::with_traces): what it takes to trace each derived batch.
+    traced: Option<BTreeMap<u64, TraceInput>>,
+}
+
+/// A derived batch as a fraud-proof player replays it: the state before it, its L1 record and
+/// the queued operations it consumed.
+#[derive(Debug, Clone)]
+struct TraceInput {
+    start: Ledger<KeccakHasher>,
+    batch: L1Batch,
+    ops: Vec<PriorityOp>,
 }
 
 impl Derivation {
@@ -207,7 +254,42 @@ impl Derivation {
             pending_deposits: VecDeque::new(),
             reports: BTreeMap::new(),
             verify_threads: std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+            traced: None,
         })
+    }
+
+    /// Keeps, for every batch derived from now on, the state before it and its input, so that
+    /// [`trace`](Self::trace) can replay it step by step (a fraud-proof player's need; the
+    /// memory is a copy of the ledger per batch until [`forget_before`](Self::forget_before)).
+    pub fn with_traces(mut self) -> Self {
+        self.traced = Some(BTreeMap::new());
+        self
+    }
+
+    /// The step trace of derived batch `batch_index` (`docs/rollup.md`, "Steps"), with the
+    /// input its one-step proofs need; `None` when the batch was not derived with
+    /// [`with_traces`](Self::with_traces) on, or was forgotten.
+    pub fn trace(&self, batch_index: u64) -> Result<Option<BatchTrace>> {
+        let Some(input) = self.traced.as_ref().and_then(|t| t.get(&batch_index)) else {
+            return Ok(None);
+        };
+        let batch_input = BatchInput {
+            index: input.batch.index,
+            data: &input.batch.data,
+            prev_queue_count: input.batch.prev_deposit_count,
+            ops: &input.ops,
+        };
+        let trace = Trace::build(
+            input.start.clone(),
+            &batch_input,
+            &mut crate::fraud::VerifySignatures(&self.domain),
+        )?;
+        Ok(Some(BatchTrace {
+            trace,
+            batch: input.batch.clone(),
+            ops: input.ops.clone(),
+            domain: self.domain.clone(),
+        }))
     }
 
     /// A derivation from genesis for the rollup of `config`.
@@ -296,6 +378,12 @@ impl Derivation {
             prev_queue_count: batch.prev_deposit_count,
             ops: &ops,
         };
+        if let Some(traced) = &mut self.traced {
+            traced.insert(
+                batch.index,
+                TraceInput { start: self.ledger.clone(), batch: batch.clone(), ops: ops.clone() },
+            );
+        }
         let mut verifier = self.verify_predicted(&input);
         let placeholder = Ledger::new(self.ledger.config().clone())?;
         let mut machine = StepMachine::new(std::mem::replace(&mut self.ledger, placeholder));
@@ -344,7 +432,11 @@ impl Derivation {
         };
         self.ledger = machine.into_ledger();
         outcome?;
+        // An output commits to the whole state (docs/rollup.md, "The state commitment"), not
+        // only to the accounts' root.
+        let commitment = self.ledger.commitment().hash();
         report.output = self.ledger.finish_batch();
+        report.output.state_root = commitment;
         self.reports.insert(batch.index, report.clone());
         Ok(report)
     }
@@ -386,6 +478,9 @@ impl Derivation {
     /// so that memory stays bounded.
     pub fn forget_before(&mut self, batch_index: u64) {
         self.reports = self.reports.split_off(&batch_index);
+        if let Some(traced) = &mut self.traced {
+            *traced = traced.split_off(&batch_index);
+        }
     }
 
     fn check_follows(&self, batch: &L1Batch) -> Result<()> {

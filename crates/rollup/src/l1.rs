@@ -272,9 +272,9 @@ pub(crate) mod testing {
     use alloy::{
         primitives::{Address, B256, Bytes, U256},
         rpc::types::{TransactionReceipt, TransactionRequest},
-        sol_types::{SolCall, SolConstructor},
+        sol_types::SolCall,
     };
-    use ply_contracts::{Bridge, Contract, Rollup};
+    use ply_contracts::{Bridge, Rollup};
     use ply_core::dev::dev_signer;
     use ply_l1::{
         chain::ChainConfig,
@@ -306,21 +306,15 @@ pub(crate) mod testing {
             let sender = |i| TxSender::new(client.clone(), dev_signer(i).unwrap());
             let deployer = sender(0);
             let (sequencer, proposer, depositor) = (sender(1), sender(2), sender(3));
-            let bridge = deployer.deploy(Contract::Bridge.bytecode().clone()).await.unwrap();
-            let args = Rollup::constructorCall {
-                bridge_: bridge,
-                sequencer_: sequencer.address(),
-                proposer_: proposer.address(),
-                bond_: U256::from(BOND),
-                challengeWindow_: 3600,
-                inclusionDeadline_: 3600,
-                l2ChainId_: L2_CHAIN_ID,
+            let ledger = LedgerConfig::new(dev_signer(0).unwrap().address());
+            let params = crate::node::DeployParams {
+                proposer_bond: U256::from(BOND),
+                challenge_window: 3600,
+                inclusion_deadline: 3600,
+                ..crate::node::DeployParams::devnet(sequencer.address(), ledger, L2_CHAIN_ID)
             };
-            let mut code = Contract::Rollup.bytecode().to_vec();
-            code.extend_from_slice(&args.abi_encode());
-            let rollup = deployer.deploy(code.into()).await.unwrap();
-            let init = Bridge::initializeCall { rollup_: rollup };
-            send(&deployer, bridge, init.abi_encode(), U256::ZERO).await;
+            let contracts = crate::node::deploy(&deployer, &params).await.unwrap();
+            let (rollup, bridge) = (contracts.rollup, contracts.bridge);
             let config = RollupConfig {
                 l2_chain_id: L2_CHAIN_ID,
                 rollup,
@@ -355,7 +349,7 @@ pub(crate) mod testing {
             data: Vec<u8>,
         ) -> TransactionReceipt {
             let call = Rollup::appendBatchCall {
-                newDepositCount: U256::from(new_deposit_count),
+                newQueueCount: U256::from(new_deposit_count),
                 data: Bytes::from(data),
             };
             send(&self.sequencer, self.config.rollup, call.abi_encode(), U256::ZERO).await
@@ -370,11 +364,18 @@ pub(crate) mod testing {
         ) -> TransactionReceipt {
             let call = Rollup::proposeOutputCall {
                 batchIndex: U256::from(batch_index),
-                stateRoot: state_root,
+                stateCommitment: state_root,
                 withdrawalRoot: withdrawal_root,
             };
             send(&self.proposer, self.config.rollup, call.abi_encode(), U256::from(BOND)).await
         }
+    }
+
+    /// Calls a view function.
+    pub(crate) async fn view<C: SolCall>(client: &DynL1Client, to: Address, call: C) -> C::Return {
+        let req = TransactionRequest::default().to(to).input(Bytes::from(call.abi_encode()).into());
+        let out = client.call(&req, alloy::eips::BlockId::latest()).await.unwrap();
+        C::abi_decode_returns(&out).unwrap()
     }
 
     async fn send(
@@ -393,7 +394,7 @@ pub(crate) mod testing {
 mod tests {
     use super::{testing::TestL1, *};
     use crate::batch::{self, Batch, BatchBlock};
-    use ply_ledger::output_root;
+    use crate::fraud::output_root;
 
     #[tokio::test]
     async fn reads_deposits_batches_and_outputs() {
@@ -416,13 +417,25 @@ mod tests {
         let end = l1.head().await;
 
         let deposits = reader.deposits_in(start..=end).await.unwrap();
+        let depositor = l1.depositor.address();
         assert_eq!(
-            deposits,
+            deposits.iter().map(|d| (d.queue_index, d.kind, d.from, d.to, d.amount)).collect::<Vec<_>>(),
             vec![
-                Deposit { queue_index: 0, to: alice, token: 0, amount: U256::from(1_000u64) , ..Default::default() },
-                Deposit { queue_index: 1, to: bob, token: 0, amount: U256::from(2_000u64) , ..Default::default() },
+                (0, 0, depositor, alice, U256::from(1_000u64)),
+                (1, 0, depositor, bob, U256::from(2_000u64)),
             ]
         );
+        // Each entry hashes to what the bridge stores (the one-step proof checks that).
+        for d in &deposits {
+            assert!(d.timestamp > 0);
+            let stored = super::testing::view(
+                &l1.client,
+                l1.config.bridge,
+                Bridge::operationHashCall { index: U256::from(d.queue_index) },
+            )
+            .await;
+            assert_eq!(stored, d.op().hash(d.queue_index));
+        }
 
         let batches = reader.batches_in(start..=end).await.unwrap();
         assert_eq!(

@@ -47,6 +47,7 @@ struct ChildSpec {
     l1_url: String,
     bridge: Address,
     rollup: Address,
+    executor: Address,
     start_block: u64,
     data_dir: PathBuf,
     /// Where the child writes the address of its JSON-RPC API once it listens.
@@ -58,7 +59,7 @@ struct ChildSpec {
 
 impl ChildSpec {
     fn deployment(&self) -> Deployment {
-        let contracts = RollupContracts { bridge: self.bridge, rollup: self.rollup };
+        let contracts = RollupContracts { bridge: self.bridge, rollup: self.rollup, executor: self.executor };
         Deployment::new(contracts, &options(self.max_txs, self.max_age_ms), self.start_block)
     }
 }
@@ -220,6 +221,7 @@ async fn killed_node_loses_no_confirmation() {
         l1_url,
         bridge: deployment.contracts.bridge,
         rollup: deployment.contracts.rollup,
+        executor: deployment.contracts.executor,
         start_block: deployment.start_block,
         data_dir: tmp.path().join("node"),
         addr_file: tmp.path().join("rpc-addr"),
@@ -435,7 +437,7 @@ async fn batch_appended_just_before_a_crash_is_not_posted_again() {
     // The batcher appended the new block on L1, then died before recording it.
     let (new_deposit_count, data, _) = next_batch(&sequencer).await;
     let call = Rollup::appendBatchCall {
-        newDepositCount: U256::from(new_deposit_count),
+        newQueueCount: U256::from(new_deposit_count),
         data: data.into(),
     };
     l1.sender_for(batcher_key()).send_and_check(call_req(rollup, call)).await.unwrap();
@@ -467,7 +469,7 @@ async fn output_proposed_just_before_a_crash_is_not_proposed_again() {
     // then the node died before recording the proposal.
     let (new_deposit_count, data, mut record) = next_batch(&sequencer).await;
     let call = Rollup::appendBatchCall {
-        newDepositCount: U256::from(new_deposit_count),
+        newQueueCount: U256::from(new_deposit_count),
         data: data.into(),
     };
     let receipt =
@@ -476,7 +478,7 @@ async fn output_proposed_just_before_a_crash_is_not_proposed_again() {
     sequencer.record_batch(record.clone()).await.unwrap();
     let propose = Rollup::proposeOutputCall {
         batchIndex: U256::from(record.index),
-        stateRoot: record.state_root,
+        stateCommitment: record.state_root,
         withdrawalRoot: record.withdrawal_root,
     };
     let req = call_req(rollup, propose).value(deployment.bond);

@@ -343,7 +343,7 @@ async fn lifecycle(l1: TestL1) {
     // Past the challenge window the sequencer sees every batch final.
     l1.advance(61).await;
     l2.wait_all(TxStatus::Final).await;
-    let finalized: U256 = l1_view(&l1, rollup, Rollup::finalizedOutputsCall {}).await;
+    let finalized: U256 = l1_view(&l1, rollup, Rollup::finalizedCountCall {}).await;
     assert_eq!(finalized, U256::from(batches.len()));
 
     // Claims: Alice claims hers (paying gas), a relayer claims the others.

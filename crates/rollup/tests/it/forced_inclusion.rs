@@ -37,8 +37,8 @@ async fn deposit(l1: &TestL1, bridge: Address, to: Address, amount: U256) -> (u6
         .inner
         .logs()
         .iter()
-        .find_map(|log| Bridge::DepositQueued::decode_log(&log.inner).ok())
-        .expect("a deposit emits DepositQueued");
+        .find_map(|log| Bridge::OperationQueued::decode_log(&log.inner).ok())
+        .expect("a deposit emits OperationQueued");
     (queued.index.to(), queued.timestamp)
 }
 
@@ -64,8 +64,8 @@ async fn assert_overdue(
 ) {
     let error = append(batcher, rollup, new_deposit_count, data.clone()).await.unwrap_err();
     match decode_revert::<Rollup::RollupErrors>(&error) {
-        Rollup::RollupErrors::DepositOverdue(e) => assert_eq!(e.index, U256::from(overdue)),
-        other => panic!("expected DepositOverdue({overdue}), got {other:?}"),
+        Rollup::RollupErrors::OperationOverdue(e) => assert_eq!(e.index, U256::from(overdue)),
+        other => panic!("expected OperationOverdue({overdue}), got {other:?}"),
     }
     // Mined with a fixed gas limit, the transaction fails and appends nothing.
     let before = batch_count(l1, rollup).await;
@@ -114,7 +114,7 @@ async fn overdue_deposits_block_batches_until_consumed() {
     assert_eq!(index_a, 0);
     let receipt = append(&batcher, rollup, 0, batch_data(0, l2_time)).await.unwrap();
     let event = appended(&receipt);
-    assert_eq!((event.batchIndex, event.newDepositCount), (U256::ZERO, U256::ZERO));
+    assert_eq!((event.batchIndex, event.newQueueCount), (U256::ZERO, U256::ZERO));
 
     // Deposit 1 comes 50 s later; 60 s after that, deposit 0 is overdue, deposit 1 is not.
     l1.advance(50).await;
@@ -130,7 +130,7 @@ async fn overdue_deposits_block_batches_until_consumed() {
     let receipt = append(&batcher, rollup, 1, batch_data(1, l2_time)).await.unwrap();
     let event = appended(&receipt);
     assert_eq!(event.batchIndex, U256::from(1));
-    assert_eq!((event.prevDepositCount, event.newDepositCount), (U256::ZERO, U256::from(1)));
+    assert_eq!((event.prevQueueCount, event.newQueueCount), (U256::ZERO, U256::from(1)));
 
     // Later deposit 1 is overdue too: a batch must consume it before anything else goes in.
     l1.advance(50).await;
@@ -140,7 +140,7 @@ async fn overdue_deposits_block_batches_until_consumed() {
     let receipt = append(&batcher, rollup, 2, batch_data(1, l2_time)).await.unwrap();
     let event = appended(&receipt);
     assert_eq!(event.batchIndex, U256::from(2));
-    assert_eq!((event.prevDepositCount, event.newDepositCount), (U256::from(1), U256::from(2)));
+    assert_eq!((event.prevQueueCount, event.newQueueCount), (U256::from(1), U256::from(2)));
     assert_eq!(batch_count(&l1, rollup).await, 3);
 
     // With the queue empty, batches go in again whatever the time.

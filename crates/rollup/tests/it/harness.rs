@@ -288,12 +288,11 @@ pub(crate) fn node_keys() -> NodeKeys {
 pub(crate) async fn deploy_rollup(l1: &TestL1, options: DeployOptions) -> Deployment {
     let start_block = l1.client.block_number().await.unwrap();
     let params = DeployParams {
-        sequencer: batcher_key().address(),
-        proposer: proposer_key().address(),
-        bond: bond(),
+        proposer_bond: bond(),
         challenge_window: options.challenge_window,
         inclusion_deadline: options.inclusion_deadline,
-        l2_chain_id: L2_CHAIN_ID,
+        token_governor: l1.sender(0).address(),
+        ..DeployParams::devnet(batcher_key().address(), LedgerConfig::new(fee_account()), L2_CHAIN_ID)
     };
     let contracts = deploy(&l1.sender(0), &params).await.unwrap();
     Deployment::new(contracts, &options, start_block)
@@ -610,5 +609,5 @@ where
 
 /// The calldata of `Rollup.appendBatch`, for tests that append by hand.
 pub(crate) fn append_batch_call(new_deposit_count: u64, data: Vec<u8>) -> Rollup::appendBatchCall {
-    Rollup::appendBatchCall { newDepositCount: U256::from(new_deposit_count), data: data.into() }
+    Rollup::appendBatchCall { newQueueCount: U256::from(new_deposit_count), data: data.into() }
 }

@@ -217,8 +217,12 @@ impl StepMachine {
         input: &BatchInput<'_>,
         verifier: &mut impl TxVerifier,
     ) -> Result<StepEvent> {
+        // Block headers read in this step set the ledger's timestamp only once the step is
+        // not malformed: a malformed step undoes them (`lastTimestamp` included).
+        let mut last = self.ledger.last_timestamp();
         while self.block_ops == 0 && self.block_txs == 0 {
             if self.blocks_left == 0 {
+                self.ledger.begin_block(last)?;
                 self.ignored_bytes = (input.data.len() as u64).saturating_sub(self.cursor);
                 self.phase = Phase::Drain;
                 self.cursor = 0;
@@ -229,7 +233,6 @@ impl StepMachine {
                     Ok(header) => header,
                     Err(reason) => return Ok(self.malformed(reason)),
                 };
-            let last = self.ledger.last_timestamp();
             if timestamp < last {
                 return Ok(self.malformed(BatchError::TimestampDecreases {
                     block: self.blocks_read,
@@ -245,7 +248,7 @@ impl StepMachine {
                     left,
                 }));
             }
-            self.ledger.begin_block(timestamp)?;
+            last = timestamp;
             self.block_ops = ops;
             self.block_txs = txs;
             self.blocks_left -= 1;
@@ -254,6 +257,7 @@ impl StepMachine {
             self.txs_read = 0;
         }
         if self.block_ops > 0 {
+            self.ledger.begin_block(last)?;
             self.block_ops -= 1;
             return self.apply_op(input);
         }
@@ -261,6 +265,7 @@ impl StepMachine {
             Ok(read) => read,
             Err(reason) => return Ok(self.malformed(reason)),
         };
+        self.ledger.begin_block(last)?;
         self.cursor = next as u64;
         self.block_txs -= 1;
         let (block, index) = (self.blocks_read - 1, self.txs_read);

@@ -19,10 +19,12 @@
 mod data;
 mod machine;
 mod trace;
+mod witness;
 
 pub use data::{BatchData, CHUNK_SIZE, batch_hash, verify_chunk};
 pub use machine::{BatchInput, Phase, StepEvent, StepMachine, TxVerifier, VerifySignatures};
 pub use trace::{Trace, trace_length};
+pub use witness::{StepProof, step_context};
 
 use alloy::{
     primitives::{B256, keccak256},
@@ -94,19 +96,45 @@ alloy::sol! {
         bytes32[] proof;
     }
 
+    /// One address-tree read: the leaf of the address (`bytes32(index + 1)` for an address
+    /// with an account, 0 otherwise) and its compressed proof against the address root.
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct AddressProof {
+        /// The address tree's leaf.
+        bytes32 leaf;
+        /// Its proof (depth 160).
+        SparseProof proof;
+    }
+
     /// Everything one step reads, in the order the rules read it.
     #[derive(Debug, PartialEq, Eq, Hash)]
     struct StepWitness {
-        /// Chunks, contiguous, covering the bytes the step reads.
+        /// Chunks, contiguous from chunk `cursor / 1024` (0 in START), exactly those holding
+        /// the bytes the step reads.
         DataChunk[] chunks;
         /// The operation the step applies (all zero when it applies none).
         PriorityOp op;
-        /// Address-tree proofs, in read order.
-        SparseProof[] addressProofs;
+        /// Address-tree reads, in read order.
+        AddressProof[] addressProofs;
         /// Account reads, in order, each against the state root of its moment.
         AccountWitness[] accounts;
         /// The empty leaf at `withdrawalCount`, when the step appends a withdrawal (else empty).
         SparseProof withdrawalProof;
+    }
+
+    /// What the game knows about the batch and the chain: the executor's third argument.
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct StepContext {
+        /// The batch index (part of every withdrawal leaf).
+        uint256 batchIndex;
+        /// The batch's `newQueueCount`.
+        uint256 queueEnd;
+        /// The root of the batch data's chunk tree.
+        bytes32 dataRoot;
+        /// The length of the batch data.
+        uint256 dataLength;
+        /// The EIP-712 domain separator of L2 transactions.
+        bytes32 domainSeparator;
     }
 }
 

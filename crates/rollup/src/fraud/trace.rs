@@ -1,9 +1,11 @@
 //! The trace of a batch: every step hash from `S_0` to `S_N`.
 
-use super::{BatchInput, StepEvent, StepMachine, StepState, TxVerifier, step_hash};
-use crate::Result;
+use super::{
+    BatchData, BatchInput, StepEvent, StepMachine, StepProof, StepState, TxVerifier, step_hash,
+};
+use crate::{Error, Result};
 use alloy::primitives::B256;
-use ply_ledger::{KeccakHasher, Ledger};
+use ply_ledger::{KeccakHasher, Ledger, SigningDomain};
 
 /// `N = (newQueueCount - prevQueueCount) + floor(dataLength / 79) + 2`: the number of steps
 /// of a batch's trace (79 bytes is the smallest transaction).
@@ -15,7 +17,9 @@ pub fn trace_length(ops: u64, data_length: u64) -> u64 {
 /// to rebuild the pre-state of any step (the state before the batch).
 ///
 /// A challenger builds it for a disputed batch, bisects with [`hash`](Self::hash), and at the
-/// leaf takes [`pre_state`](Self::pre_state) and the witness of the step.
+/// leaf takes the pre-state, witness and context of the step from
+/// [`step_proof`](Self::step_proof): `executor.step(proof.pre, proof.witness, proof.context)`
+/// returns a state whose step hash is `hash(i + 1)`.
 #[derive(Debug, Clone)]
 pub struct Trace {
     start: Ledger<KeccakHasher>,
@@ -95,5 +99,39 @@ impl Trace {
         verifier: &mut impl TxVerifier,
     ) -> Result<StepState> {
         Ok(self.machine_at(i, input, verifier)?.state())
+    }
+
+    /// The proof of step `i` (`S_i → S_{i+1}`, `i < N`): the pre-state `S_i`, the
+    /// [`StepWitness`](super::StepWitness) the L1 executor reads (each account against the
+    /// state root of its moment, the address proofs, the withdrawal proof, exactly the chunks
+    /// the step reads, the operation it applies) and the [`StepContext`](super::StepContext)
+    /// with `domain`'s separator. Re-runs the batch up to step `i` (to prove many steps, walk a
+    /// [`StepMachine`] with [`StepMachine::step_with_proof`] instead).
+    ///
+    /// Fails for `i ≥ N`, or when the recorded step disagrees with this trace (a bug: the
+    /// executor's rules and the step machine would differ).
+    pub fn step_proof(
+        &self,
+        i: u64,
+        input: &BatchInput<'_>,
+        domain: &SigningDomain,
+        verifier: &mut impl TxVerifier,
+    ) -> Result<StepProof> {
+        if i >= self.steps() {
+            return Err(Error::Invalid(format!(
+                "step {i} is beyond the trace, which has {} steps",
+                self.steps()
+            )));
+        }
+        let data = BatchData::new(input.data.to_vec());
+        let mut machine = self.machine_at(i, input, verifier)?;
+        let proof = machine.step_with_proof(input, &data, domain, verifier)?;
+        if Some(proof.post_hash()) != self.hash(i + 1) {
+            return Err(Error::Invalid(format!(
+                "step {i} re-ran to another state than the trace's: the batch input is not the \
+                 trace's"
+            )));
+        }
+        Ok(proof)
     }
 }

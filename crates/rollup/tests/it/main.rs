@@ -5,4 +5,5 @@ mod e2e;
 mod forced_inclusion;
 mod fraud;
 mod harness;
+mod one_step;
 mod sequencer;

@@ -18,6 +18,7 @@
 
 mod data;
 mod machine;
+pub mod player;
 mod trace;
 mod witness;
 

@@ -23,8 +23,8 @@ use ply_contracts::Rollup;
 use ply_l1::client::{DynL1Client, TxSender};
 use std::{collections::BTreeMap, sync::Arc};
 
-/// `Game.status` of a game being played.
-pub const GAME_ACTIVE: u8 = 0;
+/// `Game.status` of a game being played (`Rollup.GAME_ACTIVE`).
+pub const GAME_ACTIVE: u8 = 1;
 
 /// What a defender claims at a step of a batch's trace. An honest defender claims its trace's
 /// hash; a test double of a lying proposer claims something else.
@@ -206,12 +206,14 @@ impl Player {
                 }
                 continue;
             }
-            let (challenger_to_move, defender_left, challenger_left) =
-                self.clocks(id).await?;
+            let (challenger_to_move, defender_left, challenger_left) = self.clocks(id).await?;
             let my_turn = (challenger && challenger_to_move) || (defender && !challenger_to_move);
             if !my_turn {
-                let out_of_time =
-                    if challenger_to_move { challenger_left.is_zero() } else { defender_left.is_zero() };
+                let out_of_time = if challenger_to_move {
+                    challenger_left.is_zero()
+                } else {
+                    defender_left.is_zero()
+                };
                 if out_of_time {
                     self.send(Rollup::timeoutCall { gameId: U256::from(id) }, U256::ZERO).await?;
                     moves.push(Move::TimedOut { game: id });
@@ -219,7 +221,11 @@ impl Player {
                 continue;
             }
             let Some(trace) = self.trace(game.batchIndex)? else {
-                tracing::warn!(game = id, batch = game.batchIndex, "game on a batch not derived yet");
+                tracing::warn!(
+                    game = id,
+                    batch = game.batchIndex,
+                    "game on a batch not derived yet"
+                );
                 continue;
             };
             let mid = (game.lo + game.hi) / 2;
@@ -238,8 +244,11 @@ impl Player {
                 moves.push(Move::Responded { game: id, agree });
             } else if defender && !game.claimPending {
                 let claim = (self.config.claims)(&trace, mid);
-                self.send(Rollup::bisectCall { gameId: U256::from(id), midHash: claim }, U256::ZERO)
-                    .await?;
+                self.send(
+                    Rollup::bisectCall { gameId: U256::from(id), midHash: claim },
+                    U256::ZERO,
+                )
+                .await?;
                 moves.push(Move::Bisected { game: id, mid });
             }
         }
@@ -256,7 +265,8 @@ impl Player {
         for batch in finalized..outputs {
             let Some(report) = self.derivation.report(batch) else { break };
             let expected = report.roots().output_root();
-            let on_l1: B256 = self.view(Rollup::outputRootCall { batchIndex: U256::from(batch) }).await?;
+            let on_l1: B256 =
+                self.view(Rollup::outputRootCall { batchIndex: U256::from(batch) }).await?;
             if on_l1 == expected {
                 continue;
             }
@@ -265,7 +275,8 @@ impl Player {
                 tracing::error!(batch, "a wrong output's challenge window has closed");
                 continue;
             }
-            let games = self.view(Rollup::outputGamesCall { batchIndex: U256::from(batch) }).await?;
+            let games =
+                self.view(Rollup::outputGamesCall { batchIndex: U256::from(batch) }).await?;
             let mut mine = false;
             for id in games {
                 let game = self.view(Rollup::gameCall { gameId: id }).await?;

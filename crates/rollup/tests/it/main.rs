@@ -1,6 +1,7 @@
 //! Integration tests of the rollup backbone (one binary).
 
 mod crash;
+mod dispute;
 mod e2e;
 mod forced_inclusion;
 mod fraud;

@@ -76,6 +76,11 @@ pub(crate) struct Deployment {
     pub(crate) test_token: Address,
 }
 
+/// The optimistic rollup's ledger shape: the batcher's account is the fee account.
+fn rollup_ledger() -> eyre::Result<LedgerConfig> {
+    Ok(LedgerConfig::new(ply_core::dev::dev_signer(BATCHER_ACCOUNT)?.address()))
+}
+
 /// Deploys ply's contracts with `deployer`.
 pub(crate) async fn deploy(deployer: &TxSender, challenge_window: u64) -> eyre::Result<Deployment> {
     let message_inbox = deployer
@@ -83,12 +88,15 @@ pub(crate) async fn deploy(deployer: &TxSender, challenge_window: u64) -> eyre::
         .await
         .wrap_err("deploying MessageInbox")?;
     let params = DeployParams {
-        sequencer: ply_core::dev::dev_signer(BATCHER_ACCOUNT)?.address(),
-        proposer: ply_core::dev::dev_signer(PROPOSER_ACCOUNT)?.address(),
-        bond: U256::from(ply_core::ETHER / 10),
+        proposer_bond: U256::from(ply_core::ETHER / 10),
         challenge_window,
         inclusion_deadline: 600,
-        l2_chain_id: ROLLUP_CHAIN_ID,
+        token_governor: deployer.address(),
+        ..DeployParams::devnet(
+            ply_core::dev::dev_signer(BATCHER_ACCOUNT)?.address(),
+            rollup_ledger()?,
+            ROLLUP_CHAIN_ID,
+        )
     };
     let rollup =
         ply_rollup::node::deploy(deployer, &params).await.wrap_err("deploying the rollup")?;
@@ -149,7 +157,7 @@ pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
         l2_chain_id: ROLLUP_CHAIN_ID,
         rollup: deployment.rollup.rollup,
         bridge: deployment.rollup.bridge,
-        ledger: LedgerConfig::new(ply_core::dev::dev_signer(BATCHER_ACCOUNT)?.address()),
+        ledger: rollup_ledger()?,
         block_time: Duration::from_millis(250),
         max_block_txs: 1_000,
         l1_confirmations: confirmations,

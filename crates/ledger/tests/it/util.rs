@@ -64,7 +64,7 @@ pub(crate) fn deposit<H: TreeHasher>(
     amount: U256,
 ) -> Result<Effects> {
     let queue_index = ledger.queue_index();
-    ledger.apply_deposit(&Deposit { queue_index, to, token, amount })
+    ledger.apply_deposit(&Deposit { queue_index, to, token, amount, ..Default::default() })
 }
 
 /// A transfer signed by dev account `from` and verified.

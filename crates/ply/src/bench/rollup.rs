@@ -63,7 +63,7 @@ fn bench_config(rollup: Address) -> RollupConfig {
         l2_chain_id: 901,
         rollup,
         bridge: Address::ZERO,
-        ledger: LedgerConfig::new(Address::repeat_byte(0xfe)),
+        ledger: bench_ledger(),
         block_time: Duration::from_millis(200),
         max_block_txs: 1_000,
         l1_confirmations: 0,
@@ -137,7 +137,8 @@ async fn funded_sequencer(
             to: s.address(),
             token: 0,
             amount: U256::from(1_000u64) * U256::from(ply_core::ETHER),
-         ..Default::default() })
+            ..Default::default()
+        })
         .collect();
     sequencer.queue_deposits(deposits).await?;
     let last = signers.last().expect("senders").address();
@@ -227,11 +228,15 @@ async fn latency(
     }))
 }
 
+/// The ledger shape of the benchmark's rollup (fee account 0xfe…fe).
+fn bench_ledger() -> LedgerConfig {
+    LedgerConfig::new(Address::repeat_byte(0xfe))
+}
+
 /// Appends a batch of the first `size` sequenced transfers to the Rollup and proposes its
 /// output; returns bytes and gas per transfer from the receipts.
 async fn post_batch(
     batcher: &TxSender,
-    proposer: &TxSender,
     rollup: Address,
     blocks: &[Arc<L2Block>],
     size: usize,
@@ -251,7 +256,7 @@ async fn post_batch(
     }
     eyre::ensure!(n == size, "only {n} transfers sequenced, {size} wanted");
     let data = batch::encode(&batch_of(&taken))?;
-    let consumed = Rollup::consumedDepositsCall {}.abi_encode();
+    let consumed = Rollup::consumedOperationsCall {}.abi_encode();
     let consumed = batcher
         .client()
         .call(
@@ -262,36 +267,20 @@ async fn post_batch(
         )
         .await?;
     let consumed = U256::from_be_slice(&consumed);
-    let call = Rollup::appendBatchCall { newDepositCount: consumed, data: data.clone().into() };
+    // The sequencer proposes the batch's output in the same transaction: the output's execution
+    // gas then hides under the batch's calldata floor (EIP-7623).
+    let call = Rollup::appendBatchAndProposeCall {
+        newQueueCount: consumed,
+        data: data.clone().into(),
+        stateCommitment: taken.last().expect("blocks").state_commitment,
+        withdrawalRoot: ply_ledger::WithdrawalTree::empty_root(),
+    };
     let receipt = batcher
         .send_and_check(
             alloy::rpc::types::TransactionRequest::default()
                 .to(rollup)
-                .input(Bytes::from(call.abi_encode()).into()),
-        )
-        .await?;
-    let index = Rollup::batchCountCall {}.abi_encode();
-    let index = batcher
-        .client()
-        .call(
-            &alloy::rpc::types::TransactionRequest::default()
-                .to(rollup)
-                .input(Bytes::from(index).into()),
-            alloy::eips::BlockId::latest(),
-        )
-        .await?;
-    let index = U256::from_be_slice(&index) - U256::from(1);
-    let propose = Rollup::proposeOutputCall {
-        batchIndex: index,
-        stateRoot: taken.last().expect("blocks").state_root,
-        withdrawalRoot: ply_ledger::WithdrawalTree::empty_root(),
-    };
-    let proposal = proposer
-        .send_and_check(
-            alloy::rpc::types::TransactionRequest::default()
-                .to(rollup)
                 .value(bond)
-                .input(Bytes::from(propose.abi_encode()).into()),
+                .input(Bytes::from(call.abi_encode()).into()),
         )
         .await?;
     let l1_bytes = super::l1_tx_bytes(batcher.client(), receipt.transaction_hash).await?;
@@ -300,9 +289,8 @@ async fn post_batch(
         "batch_data_bytes": data.len(),
         "l1_tx_bytes": l1_bytes,
         "bytes_per_transfer": l1_bytes as f64 / size as f64,
-        "append_batch_gas": receipt.gas_used,
-        "propose_output_gas": proposal.gas_used,
-        "gas_per_transfer": (receipt.gas_used + proposal.gas_used) as f64 / size as f64,
+        "append_and_propose_gas": receipt.gas_used,
+        "gas_per_transfer": receipt.gas_used as f64 / size as f64,
     }))
 }
 
@@ -354,17 +342,14 @@ pub(crate) async fn run(args: RollupBenchArgs) -> eyre::Result<()> {
     let client: DynL1Client = Arc::new(EmbeddedClient::new(node));
     let deployer = TxSender::new(client.clone(), ply_core::dev::dev_signer(0)?);
     let batcher_key = ply_core::dev::dev_signer(8)?;
-    let proposer_key = ply_core::dev::dev_signer(9)?;
     let bond = U256::from(ply_core::ETHER / 10);
     let contracts = ply_rollup::node::deploy(
         &deployer,
         &DeployParams {
-            sequencer: batcher_key.address(),
-            proposer: proposer_key.address(),
-            bond,
+            proposer_bond: bond,
             challenge_window: 3600,
             inclusion_deadline: 3600,
-            l2_chain_id: 901,
+            ..DeployParams::devnet(batcher_key.address(), bench_ledger(), 901)
         },
     )
     .await?;
@@ -390,9 +375,8 @@ pub(crate) async fn run(args: RollupBenchArgs) -> eyre::Result<()> {
     eprintln!("batches on L1: sizes 100 and 1000");
     let blocks = sequencer.blocks_from(0).await?;
     let batcher = TxSender::new(client.clone(), batcher_key);
-    let proposer = TxSender::new(client.clone(), proposer_key);
-    let batch_100 = post_batch(&batcher, &proposer, contracts.rollup, &blocks, 100, bond).await?;
-    let batch_1000 = post_batch(&batcher, &proposer, contracts.rollup, &blocks, 1000, bond).await?;
+    let batch_100 = post_batch(&batcher, contracts.rollup, &blocks, 100, bond).await?;
+    let batch_1000 = post_batch(&batcher, contracts.rollup, &blocks, 1000, bond).await?;
     sequencer.shutdown().await;
 
     eprintln!("native L1 transfers");

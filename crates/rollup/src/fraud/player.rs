@@ -193,7 +193,8 @@ impl Player {
                 continue;
             }
             let (challenger, defender) = (game.challenger == me, game.defender == me);
-            if !challenger && !(defender && self.config.defend) {
+            let plays = challenger || (defender && self.config.defend);
+            if !plays {
                 continue;
             }
             // A game whose output another game removed is void: its challenger takes the bond

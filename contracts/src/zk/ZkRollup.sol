@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.30;
 
+import {TokenRegistry} from "../common/TokenRegistry.sol";
 import {BatchVerifier} from "./BatchVerifier.sol";
 import {PoseidonT5} from "./PoseidonT5.sol";
 import {PoseidonT6} from "./PoseidonT6.sol";
@@ -18,21 +19,36 @@ import {PoseidonT6} from "./PoseidonT6.sol";
 ///      least `threshold` committee members, who vouch that they hold the data
 ///      (`submitBatchValidium`).
 ///
-///      Public data of a batch (integers big-endian), one record per slot:
-///      - deposit section, `depositSlots` x 4 bytes: `0x01 ‖ account index u24`, or 4 zero bytes;
+///      Public data of a batch (version 3; integers big-endian), one record per slot:
+///      - priority section, `depositSlots` x 17 bytes: `op ‖ payout u128`, op 0x01 deposit
+///        credited (payout 0), 0x05 deposit refused (payout = its amount, paid back here),
+///        0x04 full exit (payout = the balance, paid here), or 17 zero bytes (padding);
 ///      - transfer section, `transferSlots` x 12 bytes: `0x02 ‖ from u24 ‖ to u24 ‖ token u8 ‖
-///        amount u24 ‖ fee u8` (not interpreted here; in rollup mode it may be posted shorter and
-///        is padded with zero bytes before hashing);
+///        amount u24 ‖ fee u8`, or 12 zero bytes (in rollup mode it may be posted shorter and is
+///        padded with zero bytes before hashing);
 ///      - withdrawal section, `withdrawalSlots` x 42 bytes: `0x03 ‖ from u24 ‖ token u8 ‖ amount
 ///        u128 ‖ fee u8 ‖ recipient (20 bytes)`, or 42 zero bytes.
+///      A padding record that is not all zero is refused in every section this contract sees
+///      (the circuit refuses it too).
 ///
-///      `onchain` is the deposit section followed by the withdrawal section. `priority` holds,
-///      for each deposit slot, the 101-byte record `to (20) ‖ token (1) ‖ amount (u128) ‖ pkX
-///      (32) ‖ pkY (32)` of the priority operation it consumes (in queue order), or 101 zero
-///      bytes for a padding slot. The proof's one public input is
+///      `onchain` is the priority section followed by the withdrawal section. `priority` holds,
+///      for each priority slot, the 105-byte record `kind (1) ‖ accountIndex u24 ‖ to (20) ‖
+///      token (1) ‖ amount (u128) ‖ pkX (32) ‖ pkY (32)` of the operation it consumes (in queue
+///      order; kind 1 deposit, 4 full exit with amount and key zero), or 105 zero bytes for a
+///      padding slot. The proof's one public input is
 ///
-///          uint256(sha256(abi.encodePacked(oldRoot, newRoot, sha256(transfers),
+///          uint256(sha256(abi.encodePacked(oldRoot, newRoot, signingDomain(), sha256(transfers),
 ///                                          sha256(priority), onchain))) & (2^253 - 1).
+///
+///      Accounts: this contract gives each address one account index, the next free one, at its
+///      first deposit (account 0 is the operator's), and the circuit creates the account there.
+///      Every queued operation has a provable outcome, so the operator can always take the
+///      queue's head: deposits the circuit cannot apply are refused here (a full account tree,
+///      a key off the curve, zero, an unlisted token), and a credit that would overflow is
+///      refused by the circuit and paid back. A queued operation's deadline is at least
+///      `priorityInterval` after the previous one's, so a flood of deposits at whatever rate L1
+///      allows only pushes later deadlines back: an operator that takes one operation per
+///      `priorityInterval` is never overdue.
 ///
 ///      The state tree (for exits): the balance tree of depth `tokenDepth` has the balance of
 ///      token `t` as its leaf `t`; an account leaf is
@@ -44,7 +60,7 @@ import {PoseidonT6} from "./PoseidonT6.sol";
 ///      Reentrancy: state changes precede every outgoing value transfer
 ///      (checks-effects-interactions), and the functions that call a token or pay out also hold
 ///      a transient-storage lock.
-contract ZkRollup {
+contract ZkRollup is TokenRegistry {
     /// @notice The deployment parameters.
     /// @param verifier The Groth16 verifier of the batch circuit (`verifyProof(a, b, c, [input])`).
     /// @param poseidon4 The deployed `PoseidonT5` (Poseidon of 4 inputs: tree nodes).
@@ -60,7 +76,12 @@ contract ZkRollup {
     /// @param depositSlots The deposit slots of a batch (at least 1).
     /// @param transferSlots The transfer slots of a batch.
     /// @param withdrawalSlots The withdrawal slots of a batch.
-    /// @param priorityDeadline Seconds within which a batch must consume a deposit (at least 1).
+    /// @param priorityDeadline Seconds within which a batch must consume a queued operation
+    ///        (at least 1).
+    /// @param priorityInterval Seconds the operator is given per queued operation: a new
+    ///        operation's deadline is at least this much after the previous one's (at least 1;
+    ///        size it to the operator's throughput, a batch's time over its priority slots).
+    /// @param tokenGovernor The account that lists ERC-20 tokens (`TokenRegistry`).
     /// @param committee The data availability committee: empty for a rollup, members for a
     ///        validium (distinct, non-zero).
     /// @param threshold The signatures a validium batch needs: 0 for a rollup, 1 to the
@@ -79,20 +100,27 @@ contract ZkRollup {
         uint16 transferSlots;
         uint16 withdrawalSlots;
         uint64 priorityDeadline;
+        uint64 priorityInterval;
+        address tokenGovernor;
         address[] committee;
         uint8 threshold;
     }
 
-    /// @notice A queued deposit (priority operation).
-    /// @param to The depositor, credited on L2 (and refunded in exit mode).
+    /// @notice A queued priority operation: a deposit or a full exit.
+    /// @param to The depositor (credited on L2, refunded in exit mode) or the full exit's
+    ///        requester (paid its balance).
+    /// @param kind `KIND_DEPOSIT` or `KIND_FULL_EXIT`.
     /// @param token The token id (0 for ETH).
+    /// @param accountIndex The L2 account of `to` (assigned at its first deposit).
     /// @param deadline The time (seconds) by which a batch must consume it.
-    /// @param amount The amount, in the token's smallest unit.
-    /// @param pkX The x coordinate of the L2 account's BabyJubjub public key.
+    /// @param amount A deposit's amount, in the token's smallest unit (0 for a full exit).
+    /// @param pkX The x coordinate of the L2 account's BabyJubjub public key (deposits).
     /// @param pkY The y coordinate of that key.
     struct PriorityOp {
         address to;
+        uint8 kind;
         uint8 token;
+        uint32 accountIndex;
         uint64 deadline;
         uint128 amount;
         uint256 pkX;
@@ -120,13 +148,21 @@ contract ZkRollup {
     uint256 internal constant COMMITMENT_MASK = (1 << 253) - 1;
 
     /// @dev Record sizes and op bytes of the public data (see the contract's documentation).
-    uint256 internal constant DEPOSIT_RECORD_BYTES = 4;
+    uint256 internal constant DEPOSIT_RECORD_BYTES = 17;
     uint256 internal constant TRANSFER_RECORD_BYTES = 12;
     uint256 internal constant WITHDRAWAL_RECORD_BYTES = 42;
-    uint256 internal constant PRIORITY_RECORD_BYTES = 101;
+    uint256 internal constant PRIORITY_RECORD_BYTES = 105;
     uint256 internal constant SIGNATURE_BYTES = 65;
     uint8 internal constant OP_DEPOSIT = 0x01;
+    uint8 internal constant OP_TRANSFER = 0x02;
     uint8 internal constant OP_WITHDRAWAL = 0x03;
+    uint8 internal constant OP_FULL_EXIT = 0x04;
+    uint8 internal constant OP_DEPOSIT_REFUSED = 0x05;
+
+    /// @notice The kind of a queued deposit.
+    uint8 public constant KIND_DEPOSIT = 0x01;
+    /// @notice The kind of a queued full exit.
+    uint8 public constant KIND_FULL_EXIT = 0x04;
 
     /// @notice The Groth16 verifier of the batch circuit.
     address public immutable verifier;
@@ -149,8 +185,10 @@ contract ZkRollup {
     uint16 public immutable transferSlots;
     /// @notice The withdrawal slots of a batch.
     uint16 public immutable withdrawalSlots;
-    /// @notice Seconds within which a batch must consume a deposit.
+    /// @notice Seconds within which a batch must consume a queued operation.
     uint64 public immutable priorityDeadline;
+    /// @notice The least spacing of consecutive deadlines, in seconds.
+    uint64 public immutable priorityInterval;
     /// @notice The committee signatures a validium batch needs (0 for a rollup).
     uint8 public immutable threshold;
     /// @notice The largest token id: `2^tokenDepth - 1`.
@@ -169,6 +207,10 @@ contract ZkRollup {
     /// @notice Whether exit mode is on: no more batches; users leave with `exit` and
     ///         `refundDeposits`.
     bool public exitMode;
+    /// @notice The account index the next new address gets.
+    uint32 public nextAccountIndex;
+    /// @notice The deadline of the last queued operation.
+    uint64 public lastDeadline;
 
     /// @notice What each account can `claim`, per token.
     mapping(address owner => mapping(uint8 token => uint256 amount)) public pending;
@@ -181,28 +223,28 @@ contract ZkRollup {
     mapping(uint64 id => PriorityOp) internal _priorityOps;
     /// @dev The committee, as given at deployment.
     address[] internal _committee;
-    /// @dev `_tokens[id - 1]` is the address of ERC-20 token `id`.
-    address[] internal _tokens;
-    /// @dev The id of each registered ERC-20 (0: not registered).
-    mapping(address erc20 => uint8 id) internal _tokenIds;
+    /// @dev Each address's account index plus one (0: no account yet).
+    mapping(address owner => uint32 indexPlusOne) internal _accounts;
     /// @dev The reentrancy lock.
     bool private transient _locked;
 
-    /// @notice An ERC-20 token was registered.
-    /// @param id Its token id.
-    /// @param token Its address.
-    event TokenRegistered(uint8 indexed id, address indexed token);
-    /// @notice A deposit joined the priority queue.
+    /// @notice A deposit or a full exit joined the priority queue.
     /// @param id Its id (consecutive from 0).
-    /// @param to The depositor, credited on L2.
+    /// @param to The depositor or requester.
+    /// @param kind `KIND_DEPOSIT` or `KIND_FULL_EXIT`.
+    /// @param accountIndex The L2 account of `to`.
+    /// @param token The token id.
+    /// @param amount A deposit's amount (0 for a full exit).
+    /// @param deadline The time by which a batch must consume it.
+    event PriorityOpQueued(
+        uint64 indexed id, address indexed to, uint8 kind, uint32 accountIndex, uint8 token, uint128 amount, uint64 deadline
+    );
+    /// @notice A batch paid a priority operation out: a refused deposit back, or a full exit.
+    /// @param id The priority operation.
+    /// @param to Its `to`, credited to `pending`.
     /// @param token The token id.
     /// @param amount The amount.
-    /// @param pkX The L2 public key's x coordinate.
-    /// @param pkY The L2 public key's y coordinate.
-    /// @param deadline The time by which a batch must consume it.
-    event DepositQueued(
-        uint64 indexed id, address indexed to, uint8 token, uint128 amount, uint256 pkX, uint256 pkY, uint64 deadline
-    );
+    event PriorityPayout(uint64 indexed id, address indexed to, uint8 token, uint128 amount);
     /// @notice A batch was verified and applied.
     /// @param number Its number (0 for the first batch).
     /// @param newRoot The new state root.
@@ -246,7 +288,7 @@ contract ZkRollup {
     error InvalidDepths(uint8 accountDepth, uint8 tokenDepth);
     /// @notice A batch needs at least one deposit slot.
     error NoDepositSlots();
-    /// @notice The priority deadline must be at least one second.
+    /// @notice The priority deadline and interval must be at least one second.
     error ZeroPriorityDeadline();
     /// @notice The threshold does not fit the committee: 0 without one, 1 to its size with one.
     /// @param threshold The threshold given.
@@ -259,19 +301,12 @@ contract ZkRollup {
     /// @param root The root.
     error RootNotInField(uint256 root);
 
-    /// @notice The token is registered already.
-    /// @param token Its address.
-    /// @param id Its id.
-    error TokenAlreadyRegistered(address token, uint8 id);
-    /// @notice Every token id up to `maxTokenId` is taken.
-    /// @param max The largest token id.
-    error TooManyTokens(uint8 max);
-    /// @notice No token has this id.
-    /// @param id The id.
-    error UnknownToken(uint8 id);
-    /// @notice The ERC-20 is not registered.
-    /// @param token Its address.
-    error TokenNotRegistered(address token);
+    /// @notice Every account index is taken: a new address cannot deposit.
+    /// @param capacity The account tree's size.
+    error AccountTreeFull(uint256 capacity);
+    /// @notice The address has no account (it never deposited).
+    /// @param owner The address.
+    error NoAccount(address owner);
 
     /// @notice Deposits of zero are refused.
     error ZeroAmount();
@@ -315,16 +350,29 @@ contract ZkRollup {
     /// @param length Its length.
     /// @param max The full section's length.
     error TransfersTooLong(uint256 length, uint256 max);
-    /// @notice A deposit record's op byte is neither 0 (padding) nor 1 (deposit).
-    /// @param slot The deposit slot.
+    /// @notice A priority record's op byte is not 0 (padding), 1 or 5 (a deposit credited or
+    ///         refused) or 4 (a full exit), or does not fit the kind of the queued operation.
+    /// @param slot The priority slot.
     /// @param op The op byte.
     error InvalidDepositOp(uint256 slot, uint8 op);
-    /// @notice A padding deposit record is not all zero.
-    /// @param slot The deposit slot.
+    /// @notice A padding priority record is not all zero.
+    /// @param slot The priority slot.
     error NonZeroDepositPadding(uint256 slot);
-    /// @notice A deposit record has no queued priority operation left to consume.
-    /// @param slot The deposit slot.
+    /// @notice A priority record's payout does not fit its outcome: a credited deposit pays
+    ///         nothing, a refused one its amount.
+    /// @param slot The priority slot.
+    /// @param payout The payout.
+    error InvalidPayout(uint256 slot, uint128 payout);
+    /// @notice A priority record has no queued priority operation left to consume.
+    /// @param slot The priority slot.
     error PriorityQueueExhausted(uint256 slot);
+    /// @notice A transfer record's op byte is neither 0 (padding) nor 2 (transfer).
+    /// @param slot The transfer slot.
+    /// @param op The op byte.
+    error InvalidTransferOp(uint256 slot, uint8 op);
+    /// @notice A padding transfer record is not all zero.
+    /// @param slot The transfer slot.
+    error NonZeroTransferPadding(uint256 slot);
     /// @notice A withdrawal record's op byte is neither 0 (padding) nor 3 (withdrawal).
     /// @param slot The withdrawal slot.
     /// @param op The op byte.
@@ -410,7 +458,7 @@ contract ZkRollup {
 
     /// @notice Deploys the rollup (empty committee) or validium (non-empty committee).
     /// @param config The parameters, validated as `Config` documents.
-    constructor(Config memory config) {
+    constructor(Config memory config) TokenRegistry(config.tokenGovernor, _tokenCap(config.tokenDepth)) {
         if (config.verifier.code.length == 0) revert NotAContract(config.verifier);
         if (config.poseidon4.code.length == 0) revert NotAContract(config.poseidon4);
         if (config.poseidon5.code.length == 0) revert NotAContract(config.poseidon5);
@@ -422,7 +470,7 @@ contract ZkRollup {
             revert InvalidDepths(config.accountDepth, config.tokenDepth);
         }
         if (config.depositSlots == 0) revert NoDepositSlots();
-        if (config.priorityDeadline == 0) revert ZeroPriorityDeadline();
+        if (config.priorityDeadline == 0 || config.priorityInterval == 0) revert ZeroPriorityDeadline();
         if (config.genesisRoot >= SCALAR_MODULUS) revert RootNotInField(config.genesisRoot);
         uint256 size = config.committee.length;
         if (size == 0 ? config.threshold != 0 : (config.threshold == 0 || config.threshold > size)) {
@@ -449,6 +497,10 @@ contract ZkRollup {
         transferSlots = config.transferSlots;
         withdrawalSlots = config.withdrawalSlots;
         priorityDeadline = config.priorityDeadline;
+        priorityInterval = config.priorityInterval;
+        // Account 0 is the operator's (created at genesis).
+        _accounts[config.operator] = 1;
+        nextAccountIndex = 1;
         threshold = config.threshold;
         // casting to uint8 is safe because tokenDepth <= 8 (checked above)
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -458,48 +510,22 @@ contract ZkRollup {
         stateRoot = config.genesisRoot;
     }
 
-    // ------------------------------------------------------------------ tokens
-
-    /// @notice Registers an ERC-20 token under the next id. Anyone may; each token once.
-    /// @param erc20 The token's address; it must hold code.
-    /// @return id The new token id (1 for the first token).
-    function registerToken(address erc20) external returns (uint8 id) {
-        if (erc20.code.length == 0) revert NotAContract(erc20);
-        uint8 existing = _tokenIds[erc20];
-        if (existing != 0) revert TokenAlreadyRegistered(erc20, existing);
-        uint256 count = _tokens.length;
-        if (count >= maxTokenId) revert TooManyTokens(maxTokenId);
-        // casting to uint8 is safe because count < maxTokenId <= 255 (checked above)
-        // forge-lint: disable-next-line(unsafe-typecast)
-        id = uint8(count + 1);
-        _tokens.push(erc20);
-        _tokenIds[erc20] = id;
-        emit TokenRegistered(id, erc20);
+    /// @dev The registry's cap: every id of a balance tree of `depth` but ETH's (1 for a depth the
+    ///      constructor refuses, so that it names the depth rather than the cap).
+    function _tokenCap(uint8 depth) private pure returns (uint32) {
+        if (depth == 0 || depth > 8) return 1;
+        return uint32((uint256(1) << depth) - 1);
     }
 
-    /// @notice The number of registered ERC-20 tokens (the largest token id in use).
-    /// @return The count.
-    function tokenCount() external view returns (uint256) {
-        return _tokens.length;
-    }
+    // ------------------------------------------------------------------ accounts
 
-    /// @notice The address of token `id`: `address(0)` for ETH; reverts for unknown ids.
-    /// @param id The token id.
-    /// @return The token's address.
-    function tokenAddress(uint8 id) public view returns (address) {
-        if (id == ETH_TOKEN) return address(0);
-        if (id > _tokens.length) revert UnknownToken(id);
-        return _tokens[id - 1];
-    }
-
-    /// @notice The id of a token: 0 for `address(0)` (ETH); reverts for unregistered tokens.
-    /// @param erc20 The token's address.
-    /// @return The token id.
-    function tokenId(address erc20) external view returns (uint8) {
-        if (erc20 == address(0)) return ETH_TOKEN;
-        uint8 id = _tokenIds[erc20];
-        if (id == 0) revert TokenNotRegistered(erc20);
-        return id;
+    /// @notice The L2 account index of `owner`, assigned at its first deposit.
+    /// @param owner The address.
+    /// @return exists Whether it has one.
+    /// @return index The index (0 when it has none; account 0 is the operator's).
+    function accountOf(address owner) external view returns (bool exists, uint32 index) {
+        uint32 plusOne = _accounts[owner];
+        return (plusOne != 0, plusOne == 0 ? 0 : plusOne - 1);
     }
 
     // ------------------------------------------------------------------ deposits
@@ -513,7 +539,7 @@ contract ZkRollup {
         // forge-lint: disable-next-line(unsafe-typecast)
         uint128 amount = uint128(msg.value);
         _checkDeposit(amount, pkX, pkY);
-        _enqueue(ETH_TOKEN, amount, pkX, pkY);
+        _enqueue(KIND_DEPOSIT, ETH_TOKEN, amount, pkX, pkY);
     }
 
     /// @notice Deposits `amount` of a registered ERC-20 to the caller's L2 account with public
@@ -525,13 +551,27 @@ contract ZkRollup {
     /// @param pkY The y coordinate of that key.
     function depositErc20(address token, uint128 amount, uint256 pkX, uint256 pkY) external nonReentrant {
         _checkDeposit(amount, pkX, pkY);
-        uint8 id = _tokenIds[token];
-        if (id == 0) revert TokenNotRegistered(token);
+        // casting to uint8 is safe because ids are at most maxTokens = 2^tokenDepth - 1 <= 255
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint8 id = uint8(tokenId(token));
+        if (id == ETH_TOKEN) revert TokenNotRegistered(token);
         uint256 before = _balanceOf(token);
         _transferFrom(token, msg.sender, amount);
         uint256 received = _balanceOf(token) - before;
         if (received != amount) revert AmountMismatch(token, amount, received);
-        _enqueue(id, amount, pkX, pkY);
+        _enqueue(KIND_DEPOSIT, id, amount, pkX, pkY);
+    }
+
+    /// @notice Asks for the caller's whole L2 balance of `token` (zkSync Lite's `FullExit`): it
+    ///         joins the priority queue with a deadline like a deposit, the batch that takes it
+    ///         pays the balance to the caller's `pending` (no L2 signature needed), and an
+    ///         operator that ignores it past its deadline lets anyone turn exit mode on.
+    /// @param token The token id (0 for ETH), within the balance tree.
+    function requestFullExit(uint8 token) external {
+        if (exitMode) revert ExitModeActive();
+        if (token > maxTokenId) revert TokenOutOfRange(token);
+        if (_accounts[msg.sender] == 0) revert NoAccount(msg.sender);
+        _enqueue(KIND_FULL_EXIT, token, 0, 0, 0);
     }
 
     /// @notice Whether (x, y) is a point of BabyJubjub with both coordinates in the field.
@@ -547,7 +587,7 @@ contract ZkRollup {
         return lhs == rhs;
     }
 
-    /// @notice The queued deposit `id`.
+    /// @notice The queued operation `id`.
     /// @param id A priority operation id, below `priorityTail`.
     /// @return The operation.
     function priorityOp(uint64 id) external view returns (PriorityOp memory) {
@@ -566,6 +606,7 @@ contract ZkRollup {
         external
     {
         _checkSubmission(false);
+        _checkTransfers(transfers);
         _applyBatch(onchain, _transfersHash(transfers), newRoot, proof);
     }
 
@@ -678,7 +719,7 @@ contract ZkRollup {
             (bool ok,) = owner.call{value: amount}("");
             if (!ok) revert EthTransferFailed(owner, amount);
         } else {
-            _transfer(tokenAddress(token), owner, amount);
+            _transfer(tokenAddress(uint32(token)), owner, amount);
         }
     }
 
@@ -697,8 +738,9 @@ contract ZkRollup {
         emit ExitModeActivated(head);
     }
 
-    /// @notice In exit mode, credits up to `max` unconsumed deposits (from the queue's head on)
-    ///         back to their depositors' `pending`. Anyone may call it.
+    /// @notice In exit mode, credits up to `max` unconsumed queued operations' deposits (from
+    ///         the queue's head on; a full exit holds nothing and is skipped, its balance leaves
+    ///         with `exit`) back to their depositors' `pending`. Anyone may call it.
     /// @param max The most deposits to refund in this call.
     /// @return count The number refunded.
     function refundDeposits(uint256 max) external returns (uint256 count) {
@@ -712,6 +754,7 @@ contract ZkRollup {
             // forge-lint: disable-next-line(unsafe-typecast)
             uint64 id = head + uint64(i);
             PriorityOp storage op = _priorityOps[id];
+            if (op.kind != KIND_DEPOSIT) continue;
             pending[op.to][op.token] += op.amount;
             emit DepositRefunded(id, op.to, op.token, op.amount);
         }
@@ -762,14 +805,35 @@ contract ZkRollup {
         if (!isValidPublicKey(pkX, pkY)) revert InvalidPublicKey(pkX, pkY);
     }
 
-    /// @dev Appends the caller's deposit to the priority queue.
-    function _enqueue(uint8 token, uint128 amount, uint256 pkX, uint256 pkY) private {
+    /// @dev Appends the caller's operation to the priority queue, with the caller's account
+    ///      index (a new address gets the next free one) and a deadline at least
+    ///      `priorityInterval` after the previous operation's.
+    function _enqueue(uint8 kind, uint8 token, uint128 amount, uint256 pkX, uint256 pkY) private {
+        uint32 plusOne = _accounts[msg.sender];
+        if (plusOne == 0) {
+            uint32 index = nextAccountIndex;
+            if (uint256(index) >> accountDepth != 0) revert AccountTreeFull(uint256(1) << accountDepth);
+            nextAccountIndex = index + 1;
+            plusOne = index + 1;
+            _accounts[msg.sender] = plusOne;
+        }
         uint64 id = priorityTail;
         uint64 deadline = uint64(block.timestamp) + priorityDeadline;
-        _priorityOps[id] =
-            PriorityOp({to: msg.sender, token: token, deadline: deadline, amount: amount, pkX: pkX, pkY: pkY});
+        uint64 spaced = lastDeadline + priorityInterval;
+        if (spaced > deadline) deadline = spaced;
+        lastDeadline = deadline;
+        _priorityOps[id] = PriorityOp({
+            to: msg.sender,
+            kind: kind,
+            token: token,
+            accountIndex: plusOne - 1,
+            deadline: deadline,
+            amount: amount,
+            pkX: pkX,
+            pkY: pkY
+        });
         priorityTail = id + 1;
-        emit DepositQueued(id, msg.sender, token, amount, pkX, pkY, deadline);
+        emit PriorityOpQueued(id, msg.sender, kind, plusOne - 1, token, amount, deadline);
     }
 
     /// @dev Batch submission checks: the operator, the mode, no exit mode.
@@ -821,6 +885,7 @@ contract ZkRollup {
             uint256 expected = depositBytes + uint256(withdrawalSlots) * WITHDRAWAL_RECORD_BYTES;
             if (onchain.length != expected) revert InvalidOnchainLength(onchain.length, expected);
         }
+        uint64 oldHead = priorityHead;
         (bytes32 priorityHash, uint64 head) = _consumeDeposits(onchain[:depositBytes]);
         _checkWithdrawals(onchain[depositBytes:]);
 
@@ -832,13 +897,15 @@ contract ZkRollup {
         batchCount = number + 1;
         priorityHead = head;
         emit BatchVerified(number, newRoot, head, transfersHash);
+        _releasePayouts(onchain[:depositBytes], oldHead);
         _releaseWithdrawals(onchain[depositBytes:]);
     }
 
-    /// @dev Walks the deposit section: consumes a priority operation per deposit record, in
-    ///      queue order. Returns sha256 of the priority records and the new queue head; refuses
-    ///      malformed records and a batch that leaves a slot empty while an overdue operation
-    ///      waits.
+    /// @dev Walks the priority section: consumes a queued operation per record, in queue order,
+    ///      checking that the record's outcome fits the operation's kind (a deposit is credited
+    ///      with payout 0 or refused with payout its amount; a full exit is a full exit) and that
+    ///      padding is all zero. Returns sha256 of the priority records and the new queue head;
+    ///      refuses a batch that leaves a slot empty while an overdue operation waits.
     function _consumeDeposits(bytes calldata deposits) private view returns (bytes32 priorityHash, uint64 head) {
         uint256 slots = deposits.length / DEPOSIT_RECORD_BYTES;
         bytes memory priority = new bytes(slots * PRIORITY_RECORD_BYTES);
@@ -846,20 +913,23 @@ contract ZkRollup {
         uint64 tail = priorityTail;
         bool padded = false;
         for (uint256 i = 0; i < slots; ++i) {
-            uint32 record = uint32(bytes4(deposits[i * DEPOSIT_RECORD_BYTES:(i + 1) * DEPOSIT_RECORD_BYTES]));
-            // casting to uint8 is safe because a uint32 shifted right by 24 has 8 bits
-            // forge-lint: disable-next-line(unsafe-typecast)
-            uint8 op = uint8(record >> 24);
-            if (op == OP_DEPOSIT) {
-                if (head == tail) revert PriorityQueueExhausted(i);
-                _writePriorityRecord(priority, i, _priorityOps[head]);
-                ++head;
-            } else if (op == 0) {
-                if (record != 0) revert NonZeroDepositPadding(i);
+            bytes calldata record = deposits[i * DEPOSIT_RECORD_BYTES:(i + 1) * DEPOSIT_RECORD_BYTES];
+            uint8 op = uint8(record[0]);
+            uint128 payout = uint128(bytes16(record[1:17]));
+            if (op == 0) {
+                if (payout != 0) revert NonZeroDepositPadding(i);
                 padded = true;
-            } else {
-                revert InvalidDepositOp(i, op);
+                continue;
             }
+            if (op != OP_DEPOSIT && op != OP_DEPOSIT_REFUSED && op != OP_FULL_EXIT) revert InvalidDepositOp(i, op);
+            if (head == tail) revert PriorityQueueExhausted(i);
+            PriorityOp storage queued = _priorityOps[head];
+            if ((op == OP_FULL_EXIT) != (queued.kind == KIND_FULL_EXIT)) revert InvalidDepositOp(i, op);
+            if (op != OP_FULL_EXIT && payout != (op == OP_DEPOSIT ? 0 : queued.amount)) {
+                revert InvalidPayout(i, payout);
+            }
+            _writePriorityRecord(priority, i, queued);
+            ++head;
         }
         // forge-lint: disable-next-line(block-timestamp)
         if (padded && head < tail && _priorityOps[head].deadline < block.timestamp) {
@@ -868,9 +938,10 @@ contract ZkRollup {
         priorityHash = sha256(priority);
     }
 
-    /// @dev Writes `to ‖ token ‖ amount (u128) ‖ pkX ‖ pkY` (101 bytes) at record `slot`.
+    /// @dev Writes `kind ‖ accountIndex u24 ‖ to ‖ token ‖ amount (u128) ‖ pkX ‖ pkY` (105 bytes)
+    ///      at record `slot`.
     function _writePriorityRecord(bytes memory priority, uint256 slot, PriorityOp storage op) private view {
-        address to = op.to;
+        uint256 head = (uint256(op.kind) << 184) | (uint256(op.accountIndex) << 160) | uint256(uint160(op.to));
         uint8 token = op.token;
         uint128 amount = op.amount;
         uint256 pkX = op.pkX;
@@ -879,11 +950,44 @@ contract ZkRollup {
             let p := add(add(priority, 0x20), mul(slot, PRIORITY_RECORD_BYTES))
             // Each store runs over into the next field's bytes, which the next store overwrites;
             // the last one ends exactly at the record's end.
-            mstore(p, shl(96, to))
-            mstore8(add(p, 20), token)
-            mstore(add(p, 21), shl(128, amount))
-            mstore(add(p, 37), pkX)
-            mstore(add(p, 69), pkY)
+            mstore(p, shl(64, head))
+            mstore8(add(p, 24), token)
+            mstore(add(p, 25), shl(128, amount))
+            mstore(add(p, 41), pkX)
+            mstore(add(p, 73), pkY)
+        }
+    }
+
+    /// @dev Pays the refused deposits and full exits of a verified batch's priority section
+    ///      (checked by `_consumeDeposits`), whose first record consumed operation `id`.
+    function _releasePayouts(bytes calldata deposits, uint64 id) private {
+        uint256 slots = deposits.length / DEPOSIT_RECORD_BYTES;
+        for (uint256 i = 0; i < slots; ++i) {
+            bytes calldata record = deposits[i * DEPOSIT_RECORD_BYTES:(i + 1) * DEPOSIT_RECORD_BYTES];
+            if (uint8(record[0]) == 0) continue;
+            uint128 payout = uint128(bytes16(record[1:17]));
+            if (payout != 0) {
+                PriorityOp storage op = _priorityOps[id];
+                pending[op.to][op.token] += payout;
+                emit PriorityPayout(id, op.to, op.token, payout);
+            }
+            ++id;
+        }
+    }
+
+    /// @dev Rollup mode: refuses transfer records that are neither transfers nor zero padding
+    ///      (the part not posted is zero padding).
+    function _checkTransfers(bytes calldata transfers) private pure {
+        uint256 slots = (transfers.length + TRANSFER_RECORD_BYTES - 1) / TRANSFER_RECORD_BYTES;
+        for (uint256 i = 0; i < slots; ++i) {
+            uint256 start = i * TRANSFER_RECORD_BYTES;
+            uint256 end = start + TRANSFER_RECORD_BYTES;
+            if (end > transfers.length) end = transfers.length;
+            bytes calldata record = transfers[start:end];
+            uint8 op = uint8(record[0]);
+            if (op == OP_TRANSFER) continue;
+            if (op != 0) revert InvalidTransferOp(i, op);
+            if (bytes12(record) != 0) revert NonZeroTransferPadding(i);
         }
     }
 

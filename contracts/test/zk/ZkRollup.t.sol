@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {Vm} from "../utils/Vm.sol";
+import {TokenRegistry} from "../../src/common/TokenRegistry.sol";
 import {ZkRollup} from "../../src/zk/ZkRollup.sol";
 import {TestToken} from "../../src/test/TestToken.sol";
 import {TestVerifier} from "./TestVerifier.sol";
@@ -105,44 +106,82 @@ contract ZkRollupTest is ZkRollupFixture {
 
     function test_RegisterToken() public {
         vm.assertEq(uint256(tokenId), 1);
+        vm.assertEq(zk.tokenGovernor(), GOVERNOR);
+        vm.assertEq(uint256(zk.maxTokens()), 3);
         vm.assertEq(zk.tokenAddress(1), address(token));
         vm.assertEq(zk.tokenAddress(0), address(0));
         vm.assertEq(uint256(zk.tokenId(address(token))), 1);
         vm.assertEq(uint256(zk.tokenId(address(0))), 0);
 
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.TokenAlreadyRegistered.selector, address(token), 1));
+        vm.startPrank(GOVERNOR);
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenAlreadyRegistered.selector, address(token), 1));
         zk.registerToken(address(token));
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.NotAContract.selector, address(0)));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotAContract.selector, address(0)));
         zk.registerToken(address(0));
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.UnknownToken.selector, 2));
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.UnknownToken.selector, 2));
         zk.tokenAddress(2);
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.TokenNotRegistered.selector, ALICE));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotRegistered.selector, ALICE));
         zk.tokenId(ALICE);
 
         // Token depth 2: ids 1 to 3.
         TestToken second = new TestToken("Two", "TWO", 18);
         vm.expectEmit(address(zk));
-        emit ZkRollup.TokenRegistered(2, address(second));
-        vm.prank(BOB);
+        emit TokenRegistry.TokenRegistered(2, address(second));
+        vm.startPrank(GOVERNOR);
         vm.assertEq(uint256(zk.registerToken(address(second))), 2);
         vm.assertEq(uint256(zk.registerToken(address(new TestToken("3", "3", 18)))), 3);
         address fourth = address(new TestToken("4", "4", 18));
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.TooManyTokens.selector, 3));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TooManyTokens.selector, 3));
         zk.registerToken(fourth);
+        vm.stopPrank();
         vm.assertEq(zk.tokenCount(), 3);
+    }
+
+    /// @dev The griefing of issue 10: anyone filling the registry with junk contracts so that no
+    ///      real token can be listed. Only the governor lists; the griefer's every try reverts and
+    ///      the ids stay free for real tokens.
+    function test_AGrieferCannotFillTheTokenRegistry() public {
+        address griefer = address(0xBAD);
+        for (uint256 i = 0; i < 10; ++i) {
+            address junk = address(new TestToken("junk", "JNK", 18));
+            vm.expectRevert(abi.encodeWithSelector(TokenRegistry.NotTokenGovernor.selector, griefer));
+            vm.prank(griefer);
+            zk.registerToken(junk);
+        }
+        // The operator is no governor either.
+        address junkOfOperator = address(new TestToken("junk", "JNK", 18));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.NotTokenGovernor.selector, OPERATOR));
+        vm.prank(OPERATOR);
+        zk.registerToken(junkOfOperator);
+        vm.assertEq(zk.tokenCount(), 1);
+        // A real token still gets the next id.
+        TestToken real = new TestToken("Real", "REAL", 6);
+        vm.prank(GOVERNOR);
+        vm.assertEq(uint256(zk.registerToken(address(real))), 2);
+        // An unlisted junk token cannot be deposited.
+        TestToken junk2 = new TestToken("junk", "JNK", 18);
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotRegistered.selector, address(junk2)));
+        vm.prank(griefer);
+        zk.depositErc20(address(junk2), 1, PK1_X, PK1_Y);
+        // A registry needs a governor and a cap.
+        ZkRollup.Config memory c = config(new address[](0), 0, GENESIS);
+        c.tokenGovernor = address(0);
+        vm.expectRevert(TokenRegistry.InvalidTokenRegistry.selector);
+        new ZkRollup(c);
     }
 
     // ---------------------------------------------------------------- deposits
 
     function test_DepositsQueueInOrder() public {
         vm.expectEmit(address(zk));
-        emit ZkRollup.DepositQueued(0, ALICE, 0, 2 ether, PK1_X, PK1_Y, T0 + DEADLINE);
+        emit ZkRollup.PriorityOpQueued(0, ALICE, 1, 1, 0, 2 ether, T0 + DEADLINE);
         vm.prank(ALICE);
         zk.depositEth{value: 2 ether}(PK1_X, PK1_Y);
 
         vm.warp(T0 + 10);
         vm.expectEmit(address(zk));
-        emit ZkRollup.DepositQueued(1, ALICE, tokenId, 500, PK2_X, PK2_Y, T0 + 10 + DEADLINE);
+        emit ZkRollup.PriorityOpQueued(1, ALICE, 1, 1, tokenId, 500, T0 + 10 + DEADLINE);
         vm.prank(ALICE);
         zk.depositErc20(address(token), 500, PK2_X, PK2_Y);
 
@@ -198,7 +237,7 @@ contract ZkRollupTest is ZkRollupFixture {
         zk.depositEth{value: tooMuch}(PK1_X, PK1_Y);
 
         TestToken other = new TestToken("Other", "OTH", 18);
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.TokenNotRegistered.selector, address(other)));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotRegistered.selector, address(other)));
         vm.prank(ALICE);
         zk.depositErc20(address(other), 1, PK1_X, PK1_Y);
 
@@ -218,10 +257,10 @@ contract ZkRollupTest is ZkRollupFixture {
         depositEth(zk, BOB, 1 ether); // stays queued
 
         bytes memory onchain =
-            bytes.concat(depositRecord(1), depositRecord(2), withdrawalRecord(1, 0, 0.5 ether, 3, CAROL));
+            bytes.concat(depositRecord(), depositRecord(), withdrawalRecord(1, 0, 0.5 ether, 3, CAROL));
         bytes memory transfers = bytes.concat(transferRecord(1, 2, 0, 12345, 1), transferRecord(2, 1, 1, 7, 0));
         bytes memory priority = bytes.concat(priorityRecord(zk, 0), priorityRecord(zk, 1));
-        vm.assertEq(priority.length, 202);
+        vm.assertEq(priority.length, 210);
         uint256 newRoot = 0xbeef;
         uint256 commitment = commitmentOf(zk, GENESIS, newRoot, transfers, priority, onchain);
         vm.assertEq(zk.batchCommitment(GENESIS, newRoot, sha256(transfers), sha256(priority), onchain), commitment);
@@ -241,7 +280,7 @@ contract ZkRollupTest is ZkRollupFixture {
 
         // The next batch starts from the new root and the next queued operation; a padding
         // deposit slot is fine while nothing is overdue.
-        onchain = bytes.concat(depositPadding(), depositRecord(3), withdrawalPadding());
+        onchain = bytes.concat(depositPadding(), depositRecord(), withdrawalPadding());
         priority = bytes.concat(priorityPadding(), priorityRecord(zk, 2));
         expectCommitment(commitmentOf(zk, newRoot, 7, new bytes(24), priority, onchain));
         submit(onchain, "", 7);
@@ -252,11 +291,11 @@ contract ZkRollupTest is ZkRollupFixture {
     function test_ShortTransferSectionsArePaddedWithZeros() public {
         bytes memory onchain = bytes.concat(depositPadding(), depositPadding(), withdrawalPadding());
         bytes memory one = transferRecord(1, 2, 0, 5, 0);
-        uint256 commitment = commitmentOf(zk, GENESIS, 1, padTo(one, 24), new bytes(202), onchain);
+        uint256 commitment = commitmentOf(zk, GENESIS, 1, padTo(one, 24), new bytes(210), onchain);
         expectCommitment(commitment);
         submit(onchain, one, 1);
         // The same batch with the full section posted has the same commitment.
-        expectCommitment(commitmentOf(zk, 1, 1, padTo(one, 24), new bytes(202), onchain));
+        expectCommitment(commitmentOf(zk, 1, 1, padTo(one, 24), new bytes(210), onchain));
         submit(onchain, padTo(one, 24), 1);
 
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.TransfersTooLong.selector, 25, 24));
@@ -266,7 +305,7 @@ contract ZkRollupTest is ZkRollupFixture {
     function test_InvalidProofIsRefused() public {
         depositEth(zk, ALICE, 1 ether);
         verifier.setResult(false);
-        bytes memory onchain = bytes.concat(depositRecord(1), depositPadding(), withdrawalPadding());
+        bytes memory onchain = bytes.concat(depositRecord(), depositPadding(), withdrawalPadding());
         vm.expectRevert(ZkRollup.InvalidProof.selector);
         submit(onchain, "", 1);
         vm.assertEq(zk.stateRoot(), GENESIS);
@@ -292,19 +331,19 @@ contract ZkRollupTest is ZkRollupFixture {
         depositEth(zk, ALICE, 1 ether);
         bytes memory w = withdrawalPadding();
 
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidOnchainLength.selector, 49, 50));
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidOnchainLength.selector, 75, 76));
         submit(bytes.concat(depositPadding(), depositPadding(), new bytes(41)), "", 1);
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidOnchainLength.selector, 51, 50));
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidOnchainLength.selector, 77, 76));
         submit(bytes.concat(depositPadding(), depositPadding(), new bytes(43)), "", 1);
 
         // Deposit section: an unknown op, a padding record with a stray byte, and more deposit
         // records than queued operations.
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidDepositOp.selector, 1, 2));
-        submit(bytes.concat(depositRecord(1), hex"02000001", w), "", 1);
+        submit(bytes.concat(depositRecord(), abi.encodePacked(uint8(2), uint128(1)), w), "", 1);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.NonZeroDepositPadding.selector, 0));
-        submit(bytes.concat(hex"00000100", depositPadding(), w), "", 1);
+        submit(bytes.concat(abi.encodePacked(uint8(0), uint128(256)), depositPadding(), w), "", 1);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.PriorityQueueExhausted.selector, 1));
-        submit(bytes.concat(depositRecord(1), depositRecord(2), w), "", 1);
+        submit(bytes.concat(depositRecord(), depositRecord(), w), "", 1);
 
         // Withdrawal section: a transfer's op byte, and a padding record with a stray byte.
         bytes memory bad = withdrawalRecord(1, 0, 1, 0, CAROL);
@@ -325,20 +364,21 @@ contract ZkRollupTest is ZkRollupFixture {
         depositEth(zk, ALICE, 1 ether);
         depositEth(zk, ALICE, 1 ether);
         depositEth(zk, ALICE, 1 ether);
-        vm.warp(T0 + DEADLINE + 1);
+        // Deadlines are spaced by INTERVAL: T0 + DEADLINE, + INTERVAL, + 2 INTERVAL.
+        vm.warp(T0 + DEADLINE + 2 * INTERVAL + 1);
         bytes memory w = withdrawalPadding();
 
         // Consuming none, or one with a slot to spare, leaves an overdue operation behind.
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.SkipsOverduePriorityOp.selector, 0));
         submit(bytes.concat(depositPadding(), depositPadding(), w), "", 1);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.SkipsOverduePriorityOp.selector, 1));
-        submit(bytes.concat(depositRecord(1), depositPadding(), w), "", 1);
+        submit(bytes.concat(depositRecord(), depositPadding(), w), "", 1);
 
         // A full deposit section is fine even though operation 2 is still overdue after it.
-        submit(bytes.concat(depositRecord(1), depositRecord(2), w), "", 1);
+        submit(bytes.concat(depositRecord(), depositRecord(), w), "", 1);
         vm.assertEq(uint256(zk.priorityHead()), 2);
         // Consuming the last one leaves nothing behind.
-        submit(bytes.concat(depositRecord(3), depositPadding(), w), "", 2);
+        submit(bytes.concat(depositRecord(), depositPadding(), w), "", 2);
         vm.assertEq(uint256(zk.priorityHead()), 3);
         submit(bytes.concat(depositPadding(), depositPadding(), w), "", 3);
     }
@@ -357,7 +397,7 @@ contract ZkRollupTest is ZkRollupFixture {
         depositEth(zk, ALICE, 3 ether);
         vm.prank(ALICE);
         zk.depositErc20(address(token), 900, PK1_X, PK1_Y);
-        bytes memory d = bytes.concat(depositRecord(1), depositRecord(1));
+        bytes memory d = bytes.concat(depositRecord(), depositRecord());
 
         submit(bytes.concat(d, withdrawalRecord(1, 0, 2 ether, 0, CAROL)), "", 1);
         submit(bytes.concat(depositPadding(), depositPadding(), withdrawalRecord(1, tokenId, 400, 0, CAROL)), "", 2);
@@ -384,7 +424,7 @@ contract ZkRollupTest is ZkRollupFixture {
     function test_AClaimCannotBeReentered() public {
         Reclaimer thief = new Reclaimer(zk);
         depositEth(zk, ALICE, 3 ether);
-        bytes memory d = bytes.concat(depositRecord(1), depositPadding());
+        bytes memory d = bytes.concat(depositRecord(), depositPadding());
         submit(bytes.concat(d, withdrawalRecord(1, 0, 1 ether, 0, address(thief))), "", 1);
         // The re-entered claim reverts, so the ETH transfer fails and the claim reverts whole.
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.EthTransferFailed.selector, address(thief), 1 ether));
@@ -405,7 +445,7 @@ contract ZkRollupTest is ZkRollupFixture {
         submit(bytes.concat(depositPadding(), depositPadding(), withdrawalRecord(1, 0, 1, 0, CAROL)), "", 1);
 
         bytes memory onchain =
-            bytes.concat(depositRecord(1), depositRecord(2), withdrawalRecord(1, 0, 0.5 ether, 3, CAROL));
+            bytes.concat(depositRecord(), depositRecord(), withdrawalRecord(1, 0, 0.5 ether, 3, CAROL));
         bytes memory transfers = bytes.concat(transferRecord(1, 2, 0, 12345, 1), transferRecord(2, 1, 0, 7, 0));
         vm.cool(address(zk));
         vm.cool(address(verifier));
@@ -513,7 +553,7 @@ contract ZkValidiumTest is ZkRollupFixture {
             [PROOF[0], PROOF[1]],
             [[PROOF[2], PROOF[3]], [PROOF[4], PROOF[5]]],
             [PROOF[6], PROOF[7]],
-            commitmentOf(validium, GENESIS, 1, transfers, new bytes(202), onchain())
+            commitmentOf(validium, GENESIS, 1, transfers, new bytes(210), onchain())
         );
         vm.expectEmit(address(validium));
         emit ZkRollup.BatchVerified(0, 1, 0, h);
@@ -528,7 +568,7 @@ contract ZkValidiumTest is ZkRollupFixture {
             [PROOF[0], PROOF[1]],
             [[PROOF[2], PROOF[3]], [PROOF[4], PROOF[5]]],
             [PROOF[6], PROOF[7]],
-            commitmentOf(validium, 1, 2, transfers, new bytes(202), onchain())
+            commitmentOf(validium, 1, 2, transfers, new bytes(210), onchain())
         );
         vm.prank(OPERATOR);
         validium.submitBatchValidium(onchain(), h, 2, PROOF, sigs);
@@ -709,13 +749,14 @@ contract ZkExitModeTest is ZkRollupFixture {
         small.activateExitMode();
         vm.expectRevert(ZkRollup.ExitModeActive.selector);
         vm.prank(OPERATOR);
-        small.submitBatch(bytes.concat(depositRecord(1), depositPadding(), withdrawalPadding()), "", 1, PROOF);
+        small.submitBatch(bytes.concat(depositRecord(), depositPadding(), withdrawalPadding()), "", 1, PROOF);
         vm.expectRevert(ZkRollup.ExitModeActive.selector);
         vm.prank(ALICE);
         small.depositEth{value: 1 ether}(PK1_X, PK1_Y);
     }
 
     function test_RefundDepositsCreditsTheUnconsumedOnes() public {
+        vm.prank(GOVERNOR);
         vm.assertEq(uint256(small.registerToken(address(token))), 1);
         vm.prank(ALICE);
         token.approve(address(small), type(uint256).max);
@@ -725,8 +766,8 @@ contract ZkExitModeTest is ZkRollupFixture {
         vm.prank(BOB);
         small.depositEth{value: 2 ether}(PK3_X, PK3_Y); // 2
         vm.prank(OPERATOR);
-        small.submitBatch(bytes.concat(depositRecord(1), depositPadding(), withdrawalPadding()), "", 1, PROOF);
-        vm.warp(T0 + DEADLINE + 1);
+        small.submitBatch(bytes.concat(depositRecord(), depositPadding(), withdrawalPadding()), "", 1, PROOF);
+        vm.warp(T0 + DEADLINE + INTERVAL + 1);
         small.activateExitMode();
 
         vm.expectRevert(ZkRollup.NothingToRefund.selector);
@@ -819,9 +860,9 @@ contract ZkExitModeTest is ZkRollupFixture {
         depositEth(small, ALICE, 2 ether);
         uint256 next = stateRootOf(BALANCE, NONCE + 1);
         vm.prank(OPERATOR);
-        small.submitBatch(bytes.concat(depositRecord(1), depositPadding(), withdrawalPadding()), "", next, PROOF);
+        small.submitBatch(bytes.concat(depositRecord(), depositPadding(), withdrawalPadding()), "", next, PROOF);
         depositEth(small, ALICE, 1 ether);
-        vm.warp(block.timestamp + DEADLINE + 1);
+        vm.warp(block.timestamp + DEADLINE + INTERVAL + 1);
         small.activateExitMode();
 
         vm.expectRevert(ZkRollup.InvalidExitProof.selector);

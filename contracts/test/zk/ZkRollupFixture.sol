@@ -9,7 +9,7 @@ import {TestToken} from "../../src/test/TestToken.sol";
 import {TestVerifier} from "./TestVerifier.sol";
 
 /// @notice A `ZkRollup` (rollup mode unless a test deploys a validium) in the shape of the
-///         checked-in `BatchVerifier` (2 deposit, 2 transfer, 1 withdrawal slots; account depth 4,
+///         checked-in `BatchVerifier` (2 priority, 2 transfer, 1 withdrawal slots; account depth 4,
 ///         token depth 2) with a `TestVerifier`, one registered `TestToken`, and reference
 ///         encodings of the public data and the commitment, written independently of the
 ///         contract's parsing.
@@ -22,11 +22,13 @@ abstract contract ZkRollupFixture is Test {
     uint8 internal tokenId;
 
     address internal constant OPERATOR = address(0x0123);
+    address internal constant GOVERNOR = address(0x60F);
     address internal constant ALICE = address(0xA11CE);
     address internal constant BOB = address(0xB0B);
     address internal constant CAROL = address(0xCA801);
     uint64 internal constant T0 = 1_700_000_000;
     uint64 internal constant DEADLINE = 1 days;
+    uint64 internal constant INTERVAL = 10;
     uint256 internal constant GENESIS = 0x1234;
     uint256 internal constant SCALAR_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -49,7 +51,10 @@ abstract contract ZkRollupFixture is Test {
         poseidon5 = new PoseidonT6();
         token = new TestToken("Test", "TST", 18);
         zk = new ZkRollup(config(new address[](0), 0, GENESIS));
-        tokenId = zk.registerToken(address(token));
+        vm.prank(GOVERNOR);
+        // casting to uint8 is safe because the fixture's balance tree has 4 leaves
+        // forge-lint: disable-next-line(unsafe-typecast)
+        tokenId = uint8(zk.registerToken(address(token)));
         vm.deal(ALICE, 100 ether);
         vm.deal(BOB, 100 ether);
         token.mint(ALICE, 1000 ether);
@@ -79,6 +84,8 @@ abstract contract ZkRollupFixture is Test {
             transferSlots: 2,
             withdrawalSlots: 1,
             priorityDeadline: DEADLINE,
+            priorityInterval: INTERVAL,
+            tokenGovernor: GOVERNOR,
             committee: committee,
             threshold: threshold
         });
@@ -105,12 +112,23 @@ abstract contract ZkRollupFixture is Test {
 
     // ---------------------------------------------------------------- reference encodings
 
-    function depositRecord(uint24 accountIndex) internal pure returns (bytes memory) {
-        return abi.encodePacked(uint8(1), accountIndex);
+    /// @dev A credited deposit's outcome record.
+    function depositRecord() internal pure returns (bytes memory) {
+        return abi.encodePacked(uint8(1), uint128(0));
+    }
+
+    /// @dev A refused deposit's outcome record: its amount is paid back.
+    function refusedRecord(uint128 amount) internal pure returns (bytes memory) {
+        return abi.encodePacked(uint8(5), amount);
+    }
+
+    /// @dev A full exit's outcome record: the balance is paid out.
+    function fullExitRecord(uint128 balance) internal pure returns (bytes memory) {
+        return abi.encodePacked(uint8(4), balance);
     }
 
     function depositPadding() internal pure returns (bytes memory) {
-        return new bytes(4);
+        return new bytes(17);
     }
 
     function transferRecord(uint24 from, uint24 to, uint8 token_, uint24 amount, uint8 fee)
@@ -133,14 +151,16 @@ abstract contract ZkRollupFixture is Test {
         return new bytes(42);
     }
 
-    /// @dev The 101-byte priority record of queued operation `id`.
+    /// @dev The 105-byte priority record of queued operation `id`.
     function priorityRecord(ZkRollup target, uint64 id) internal view returns (bytes memory) {
         ZkRollup.PriorityOp memory op = target.priorityOp(id);
-        return abi.encodePacked(op.to, op.token, op.amount, op.pkX, op.pkY);
+        // casting to uint24 is safe because the fixture's account tree has 16 leaves
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return abi.encodePacked(op.kind, uint24(op.accountIndex), op.to, op.token, op.amount, op.pkX, op.pkY);
     }
 
     function priorityPadding() internal pure returns (bytes memory) {
-        return new bytes(101);
+        return new bytes(105);
     }
 
     /// @dev `data` followed by zero bytes up to `size`.

@@ -103,10 +103,25 @@ pub mod bindings {
     );
 
     alloy::sol!(
+        /// The token listing shared by the L1 bridges (abstract: a bridge inherits it): ERC-20s
+        /// get ids 1, 2, ... from `registerToken`, which only the `tokenGovernor` fixed at
+        /// deployment may call, up to the `maxTokens` the bridge can address; `tokenAddress`,
+        /// `tokenId`, `tokenCount` and `TokenRegistered` read it.
+        ///
+        /// Source: `contracts/src/common/TokenRegistry.sol`.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        TokenRegistry,
+        "artifacts/TokenRegistry.json"
+    );
+
+    alloy::sol!(
         /// The L1 contract of the zk rollup and of the validium (a validium iff its committee
-        /// is non-empty), deployed with a `Config`: ETH and ERC-20 deposits queued as priority
-        /// operations (`depositEth`, `depositErc20`, with the L2 BabyJubjub key) that batches
-        /// must consume in order and by a deadline; batches with a Groth16 proof of their
+        /// is non-empty), deployed with a `Config`: ETH and ERC-20 deposits (`depositEth`,
+        /// `depositErc20`, with the L2 BabyJubjub key; each new address gets the next account
+        /// index) and full exits (`requestFullExit`) queued as priority operations that batches
+        /// must consume in order and by a deadline (credited, refused and paid back, or paid
+        /// out); ERC-20s listed by the token governor (`TokenRegistry`); batches with a Groth16 proof of their
         /// public data (`submitBatch` with the transfer section, or `submitBatchValidium` with
         /// its hash and M of N committee signatures over `dacDigest`), whose withdrawals become
         /// `pending` at once and are paid by `claim`; and exit mode (`activateExitMode`,
@@ -206,6 +221,7 @@ pub mod bindings {
 
 pub use bindings::{
     BatchVerifier, Bridge, MessageInbox, PoseidonT5, PoseidonT6, Rollup, StepExecutor, TestToken,
+    TokenRegistry,
     ToyVerifier, ZkRollup,
 };
 
@@ -229,6 +245,8 @@ pub enum Contract {
     StepExecutor,
     /// [`TestToken`]: a freely mintable ERC-20 for tests and the devnet.
     TestToken,
+    /// [`TokenRegistry`]: the governed token listing the bridges inherit (abstract).
+    TokenRegistry,
     /// [`ToyVerifier`]: the generated Groth16 verifier of ply-zk's toy circuit.
     ToyVerifier,
     /// [`ZkRollup`]: the zk rollup's and validium's L1 contract.
@@ -246,9 +264,16 @@ impl Contract {
         Contract::Rollup,
         Contract::StepExecutor,
         Contract::TestToken,
+        Contract::TokenRegistry,
         Contract::ToyVerifier,
         Contract::ZkRollup,
     ];
+
+    /// Whether the contract is abstract (inherited, never deployed alone): its artifact has an
+    /// ABI and no code.
+    pub const fn is_abstract(self) -> bool {
+        matches!(self, Contract::TokenRegistry)
+    }
 
     /// The contract's name, as in Solidity and in its artifact's file name.
     pub const fn name(self) -> &'static str {
@@ -261,6 +286,7 @@ impl Contract {
             Contract::Rollup => "Rollup",
             Contract::StepExecutor => "StepExecutor",
             Contract::TestToken => "TestToken",
+            Contract::TokenRegistry => "TokenRegistry",
             Contract::ToyVerifier => "ToyVerifier",
             Contract::ZkRollup => "ZkRollup",
         }
@@ -278,6 +304,7 @@ impl Contract {
             Contract::Rollup => &Rollup::BYTECODE,
             Contract::StepExecutor => &StepExecutor::BYTECODE,
             Contract::TestToken => &TestToken::BYTECODE,
+            Contract::TokenRegistry => &TokenRegistry::BYTECODE,
             Contract::ToyVerifier => &ToyVerifier::BYTECODE,
             Contract::ZkRollup => &ZkRollup::BYTECODE,
         }
@@ -294,6 +321,7 @@ impl Contract {
             Contract::Rollup => &Rollup::DEPLOYED_BYTECODE,
             Contract::StepExecutor => &StepExecutor::DEPLOYED_BYTECODE,
             Contract::TestToken => &TestToken::DEPLOYED_BYTECODE,
+            Contract::TokenRegistry => &TokenRegistry::DEPLOYED_BYTECODE,
             Contract::ToyVerifier => &ToyVerifier::DEPLOYED_BYTECODE,
             Contract::ZkRollup => &ZkRollup::DEPLOYED_BYTECODE,
         }
@@ -311,6 +339,7 @@ impl Contract {
             Contract::Rollup => include_str!("../artifacts/Rollup.json"),
             Contract::StepExecutor => include_str!("../artifacts/StepExecutor.json"),
             Contract::TestToken => include_str!("../artifacts/TestToken.json"),
+            Contract::TokenRegistry => include_str!("../artifacts/TokenRegistry.json"),
             Contract::ToyVerifier => include_str!("../artifacts/ToyVerifier.json"),
             Contract::ZkRollup => include_str!("../artifacts/ZkRollup.json"),
         }

@@ -37,6 +37,11 @@ pub(crate) const DEVNET_PARAMS: BatchParams = BatchParams {
     fee_tokens: 1,
 };
 
+/// The devnet's spacing of priority deadlines, in seconds: about a batch's time (a 5-second
+/// cut and its proof) over its 2 priority slots, so that a deposit flood at whatever rate the
+/// L1 allows only pushes later deadlines back and never makes the operator overdue.
+pub(crate) const DEVNET_PRIORITY_INTERVAL: u64 = 15;
+
 /// Where development keys are cached unless `--keys` says otherwise.
 pub(crate) fn default_keys_dir() -> PathBuf {
     std::env::var_os("PLY_ZK_KEYS").map(PathBuf::from).unwrap_or_else(|| {
@@ -126,6 +131,14 @@ enum ZkCommand {
         /// Fee in whole units of the same token (one significant digit).
         #[arg(long, default_value = "0")]
         fee: String,
+    },
+    /// Force a withdrawal through L1 (a full exit): your whole L2 balance of a token joins the
+    /// L1 priority queue; the operator's next batch must pay it out (then `ply zk claim`), or
+    /// anyone may switch the contract to exit mode once it is overdue.
+    FullExit {
+        /// Token id on L2 (0 = ETH).
+        #[arg(long, default_value_t = 0)]
+        token: u8,
     },
     /// Claim your released withdrawals (and exits) of a token on L1.
     Claim {
@@ -262,7 +275,7 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
                 Some(erc20) => {
                     let reader = ZkL1::new(wallet.l1.clone(), status.contract);
                     let id = reader
-                        .view(ZkRollup::tokenIdCall { erc20 })
+                        .view(ZkRollup::tokenIdCall { token: erc20 })
                         .await
                         .wrap_err_with(|| format!("{erc20} is not registered with the contract"))?;
                     let approve = TestToken::approveCall {
@@ -314,6 +327,18 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
             );
             let id = wallet.send(ZkOperation::Withdrawal(tx)).await?;
             println!("withdrawal {id} soft-confirmed; `ply zk claim` once its batch is verified");
+        }
+        ZkCommand::FullExit { token } => {
+            let status = wallet.status().await?;
+            let call = ZkRollup::requestFullExitCall { token }.abi_encode();
+            let hash = wallet
+                .sender()
+                .send_call(status.contract, call, U256::ZERO)
+                .await
+                .map_err(explain)?;
+            println!(
+                "full exit of token {token} queued on L1 (transaction {hash}); `ply zk claim --token {token}` once its batch is verified"
+            );
         }
         ZkCommand::Claim { token } => {
             let status = wallet.status().await?;
@@ -498,10 +523,12 @@ pub(crate) async fn start_devnet_families(
                 threshold: if validium { 2 } else { 0 },
                 committee,
                 priority_deadline: 600,
+                priority_interval: DEVNET_PRIORITY_INTERVAL,
+                token_governor: sender.address(),
             },
         )
         .await?;
-        let register = ZkRollup::registerTokenCall { erc20: test_token }.abi_encode();
+        let register = ZkRollup::registerTokenCall { token: test_token }.abi_encode();
         sender.send_call(contracts.rollup, register, U256::ZERO).await.map_err(explain)?;
         let name = if validium { "validium" } else { "zk-rollup" };
         let mode = if validium {

@@ -10,6 +10,8 @@
 //!   deposit): the receipt's gas and the calldata's bytes, per transfer; the validium's at the
 //!   largest size (another deployment, data hash and 2-of-3 committee signatures instead of the
 //!   transfers); and the Groth16 verification alone (`verifyProof`'s gas).
+//! - Constraints per priority slot (a deposit credited or refused, a full exit: one gadget)
+//!   and a checked batch with a refused deposit and a full exit.
 //! - The L1 doing the same transfers natively, in the same run.
 
 use alloy::{
@@ -81,6 +83,53 @@ fn constraints_per_transfer(account_depth: usize, token_depth: usize) -> eyre::R
     Ok((count(16)? - count(8)?) / 8)
 }
 
+/// The constraints one more priority slot adds at the devnet's depths (a deposit, credited or
+/// refused, and a full exit are the same gadget), and the constraints of batches whose priority
+/// slots take a refused deposit and a full exit (checked: each outcome proves), which equal
+/// those of any batch of the shape.
+fn priority_figures(
+    domain: ply_zk::Fr,
+    operator: &SecretKey,
+    user: &SecretKey,
+) -> eyre::Result<serde_json::Value> {
+    let count = |deposits| -> eyre::Result<usize> {
+        let p = BatchParams { deposits, ..params(8) };
+        Ok(ply_zk::node::circuit_shape(&p)?.num_constraints()?)
+    };
+    let per_slot = count(2)? - count(1)?;
+    let p = BatchParams { deposits: 2, ..params(1) };
+    let mut state = ZkState::new(&p, domain, dev_signer(0)?.address(), operator.public_key())?;
+    let deposit = |amount| {
+        ZkOperation::Deposit(ply_zk::circuit::ZkDeposit {
+            to: dev_signer(1).expect("dev account 1").address(),
+            public_key: user.public_key(),
+            token: 0,
+            amount,
+        })
+    };
+    BatchWitness::build(&mut state, &p, &[deposit(u128::MAX)])?;
+    let exit = ZkOperation::FullExit(ply_zk::circuit::ZkFullExit {
+        owner: dev_signer(1)?.address(),
+        token: 0,
+    });
+    let witness = BatchWitness::build(&mut state, &p, &[deposit(1), exit])?;
+    let slots = &witness.circuit.deposits;
+    eyre::ensure!(slots[0].refused && slots[1].full_exit, "a refused deposit and a full exit");
+    let constraints = witness.circuit.check()?;
+    Ok(json!({
+        "constraints_per_priority_slot": per_slot,
+        "refused_deposit_and_full_exit_batch": {
+            "priority_slots": 2,
+            "transfers": 1,
+            "constraints": constraints,
+            "refused_payout": slots[0].payout.to_string(),
+            "full_exit_payout": slots[1].payout.to_string(),
+            "onchain_record_bytes": ply_zk::circuit::DEPOSIT_RECORD_BYTES,
+            "priority_record_bytes": ply_zk::circuit::PRIORITY_RECORD_BYTES,
+        },
+    }))
+}
+
 /// A full batch from genesis: dev 1 deposits 100 ETH (creating account 1), pays `n` transfers
 /// to the operator's account 0 (nonces 0..n) and withdraws once.
 fn full_batch(
@@ -146,6 +195,8 @@ async fn deployment(
             threshold: if committee.is_empty() { 0 } else { 2 },
             committee,
             priority_deadline: 3600,
+            priority_interval: 1,
+            token_governor: operator.address(),
         },
     )
     .await?;
@@ -173,6 +224,12 @@ pub(crate) async fn run(args: ZkBenchArgs) -> eyre::Result<()> {
     eprintln!("constraints per transfer...");
     let devnet_constraints = constraints_per_transfer(16, 4)?;
     let max_constraints = constraints_per_transfer(24, 8)?;
+    eprintln!("priority slots: a deposit, a refused deposit and a full exit...");
+    let priority = priority_figures(
+        signing_domain(31337, alloy::primitives::Address::ZERO),
+        &SecretKey::from_ethereum_signer(&dev_signer(0)?)?,
+        &SecretKey::from_ethereum_signer(&dev_signer(1)?)?,
+    )?;
 
     let node = Node::new(ChainConfig::default());
     let client: DynL1Client = Arc::new(EmbeddedClient::new(node));
@@ -273,6 +330,7 @@ pub(crate) async fn run(args: ZkBenchArgs) -> eyre::Result<()> {
     let validium_gas = v_gas as f64 / n as f64;
     let report = json!({
         "constraints_per_transfer": { "depths_16_4": devnet_constraints, "depths_24_8": max_constraints },
+        "priority_depths_16_4": priority,
         "prover_threads": threads,
         "proving": proving,
         "verify_proof_gas": verify_gas,
@@ -297,6 +355,10 @@ pub(crate) async fn run(args: ZkBenchArgs) -> eyre::Result<()> {
     );
     println!(
         "constraints per transfer: {devnet_constraints} (depths 16/4), {max_constraints} (24/8)"
+    );
+    println!(
+        "constraints per priority slot (deposit, refused deposit or full exit): {} (depths 16/4)",
+        priority["constraints_per_priority_slot"]
     );
     for p in &proving {
         println!(

@@ -3,15 +3,39 @@
 //!
 //! # What it proves
 //!
-//! [`BatchCircuit`] applies, in this order, the batch's deposits (taken from the L1 priority
-//! queue), transfers, withdrawals and, last, the fee credits to the operator's account
-//! (index 0), each to the account tree, starting from `old_root` and ending at `new_root`. Every
-//! transfer and withdrawal is signed (EdDSA over BabyJubjub, [`crate::eddsa`]) by the key in the
-//! sender's leaf over [`ZkTransfer::message`] / [`ZkWithdrawal::message`], which include the
-//! sender's current nonce; balances stay below 2¹²⁸ and never go negative (128-bit range checks
-//! of every new balance). A batch has fixed sections (their sizes are [`BatchParams`]); the
-//! unused slots of a section are padding, which changes no leaf and whose public-data and
-//! priority-operation records are all zero bytes.
+//! [`BatchCircuit`] applies, in this order, the batch's priority operations (taken from the L1
+//! priority queue: deposits and full exits), transfers, withdrawals and, last, the fee credits
+//! to the operator's account (index 0), each to the account tree, starting from `old_root` and
+//! ending at `new_root`. Every transfer and withdrawal is signed (EdDSA over BabyJubjub,
+//! [`crate::eddsa`]) by the key in the sender's leaf over [`ZkTransfer::message`] /
+//! [`ZkWithdrawal::message`], which include the sender's current nonce; balances stay below
+//! 2¹²⁸ and never go negative (128-bit range checks of every new balance). A batch has fixed
+//! sections (their sizes are [`BatchParams`]); the unused slots of a section are padding.
+//!
+//! # Padding is neutral
+//!
+//! A padding slot (`enabled = false`) changes no leaf: every field of its record (indices,
+//! token, amounts, fee, addresses, keys, payout) is constrained to zero, so its debit, credit
+//! and fee are zero and its public-data and priority records are all zero bytes; L1 refuses a
+//! padding record that is not all zero in every section it sees. Only a padding slot's
+//! signature is free: it is checked against nothing, and the slot moves nothing.
+//!
+//! # Priority operations always have a provable outcome
+//!
+//! L1 queues deposits and full exits and assigns each new address the next account index (one
+//! account per address; account 0 is the operator's). A priority slot takes the queue's next
+//! operation with that index and proves one of three outcomes:
+//!
+//! - **deposit credited**: the account is created at the index (empty leaf, key on the curve)
+//!   or is the depositor's, and its balance grows by the amount;
+//! - **deposit refused**: the account is the depositor's and the credit would reach 2¹²⁸; the
+//!   slot changes nothing and pays the amount back on L1 (the record's payout);
+//! - **full exit**: the account is the requester's; its whole balance of the token is the
+//!   payout, released on L1 with the batch, and the balance becomes zero. No L2 signature is
+//!   needed: L1 queued it for the account's own address.
+//!
+//! L1 itself refuses deposits that no outcome covers (a token beyond the balance tree, a full
+//! account tree, a key off the curve, zero), so an operator can always take the queue's head.
 //!
 //! Because the sections are applied in order, a batch holds deposits, then transfers, then
 //! withdrawals: the sequencer cuts batches so (an operation out of that order starts the next
@@ -42,7 +66,7 @@
 //! a transfer goes to an existing account index. A withdrawal pays out to the account's own
 //! address on L1.
 //!
-//! # Public data (version 2)
+//! # Public data (version 3)
 //!
 //! The public input is
 //!
@@ -58,18 +82,19 @@
 //!
 //! | record | bytes | layout |
 //! |---|---|---|
-//! | deposit | 4 | `0x01 ‖ account index u24` |
+//! | priority outcome | 17 | `op u8 ‖ payout u128`: op 1 deposit credited (payout 0), 5 deposit refused (payout = its amount), 4 full exit (payout = the balance) |
 //! | transfer | 12 | `0x02 ‖ from u24 ‖ to u24 ‖ token u8 ‖ amount u24 ‖ fee u8` |
 //! | withdrawal | 42 | `0x03 ‖ from u24 ‖ token u8 ‖ amount u128 ‖ fee u8 ‖ L1 recipient (20 bytes)` |
 //!
-//! - `onchain` = the deposit section ‖ the withdrawal section: always posted on L1, which
-//!   needs them to consume its deposit queue and to pay withdrawals out;
+//! - `onchain` = the priority section ‖ the withdrawal section: always posted on L1, which
+//!   needs them to consume its queue and to pay withdrawals, refused deposits and full exits;
 //! - `transfers` = the transfer section at full size: the zk rollup posts it on L1 (leaving
 //!   off trailing zero bytes, which L1 puts back), a validium gives it to its committee and L1
 //!   sees only its hash, signed by the committee;
-//! - `priority` = one 101-byte record per deposit slot, `to address (20) ‖ token u8 ‖
-//!   amount u128 ‖ pubkey.x (32) ‖ pubkey.y (32)` (zero for padding), which L1 rebuilds
-//!   from its queue.
+//! - `priority` = one 105-byte record per priority slot, `kind u8 ‖ account index u24 ‖
+//!   address (20) ‖ token u8 ‖ amount u128 ‖ pubkey.x (32) ‖ pubkey.y (32)` (kind 1 deposit,
+//!   4 full exit with amount and key zero; all zero for padding), which L1 rebuilds from its
+//!   queue.
 //!
 //! Packed amounts are decimal floats ([`PackedAmount`]): a transfer's amount is
 //! `mantissa (19 bits) ‖ exponent (5 bits)`, a fee `mantissa (3 bits) ‖ exponent (5 bits)`,
@@ -85,20 +110,21 @@ pub use state::{ZkAccount, ZkState, account_leaf};
 pub use synth::BatchCircuit;
 pub(crate) use witness::null_signature;
 pub use witness::{
-    AccountSlot, BatchWitness, DepositSlot, FeeSlot, TransferSlot, WithdrawalSlot, ZkDeposit,
-    ZkOperation, ZkTransfer, ZkWithdrawal, batch_commitment, signing_domain,
+    AccountSlot, BatchWitness, FeeSlot, PrioritySlot, TransferSlot, WithdrawalSlot, ZkDeposit,
+    ZkFullExit, ZkOperation, ZkTransfer, ZkWithdrawal, batch_commitment, signing_domain,
 };
 
 /// The version of the public-data format above.
-pub const PUBLIC_DATA_VERSION: u8 = 2;
-/// The bytes of a deposit record in the public data.
-pub const DEPOSIT_RECORD_BYTES: usize = 4;
+pub const PUBLIC_DATA_VERSION: u8 = 3;
+/// The bytes of a priority-outcome record (deposit credited or refused, full exit) in the
+/// public data.
+pub const DEPOSIT_RECORD_BYTES: usize = 17;
 /// The bytes of a transfer record in the public data.
 pub const TRANSFER_RECORD_BYTES: usize = 12;
 /// The bytes of a withdrawal record in the public data.
 pub const WITHDRAWAL_RECORD_BYTES: usize = 42;
-/// The bytes of a deposit's priority-operation record.
-pub const PRIORITY_RECORD_BYTES: usize = 101;
+/// The bytes of a priority operation's record (as L1 rebuilds it from its queue).
+pub const PRIORITY_RECORD_BYTES: usize = 105;
 /// The deepest account tree the public data can address (indices are 3 bytes).
 pub const MAX_ACCOUNT_DEPTH: usize = 24;
 /// The deepest balance tree the public data can address (tokens are 1 byte).
@@ -108,6 +134,8 @@ pub const MAX_TOKEN_DEPTH: usize = 8;
 pub(crate) const OP_DEPOSIT: u8 = 1;
 pub(crate) const OP_TRANSFER: u8 = 2;
 pub(crate) const OP_WITHDRAWAL: u8 = 3;
+pub(crate) const OP_FULL_EXIT: u8 = 4;
+pub(crate) const OP_DEPOSIT_REFUSED: u8 = 5;
 
 /// The shape of a batch circuit: tree depths and section sizes. A proving key is for one shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +144,7 @@ pub struct BatchParams {
     pub account_depth: usize,
     /// Depth of each balance tree (bits of a token id): even, 2 to [`MAX_TOKEN_DEPTH`].
     pub token_depth: usize,
-    /// Deposit slots.
+    /// Priority slots: the deposits and full exits a batch takes from the L1 queue.
     pub deposits: usize,
     /// Transfer slots.
     pub transfers: usize,

@@ -113,18 +113,15 @@ impl ZkState {
         self.slot(index, token)
     }
 
-    /// Applies one operation natively, with the checks the circuit makes (signature under the
+    /// Applies one operation natively (a deposit whose credit would reach 2¹²⁸ is refused and
+    /// changes nothing; a full exit empties the balance), with the checks the circuit makes (signature under the
     /// sender's key unless `verify_signature` is false, as when replaying public data whose
     /// batch L1 verified; nonce; balance; packing), and the fee credited to account 0 at once
     /// (a batch credits it at its end: the state after a whole batch is the same). Refused
     /// operations leave the state unchanged and say why.
     pub fn apply(&mut self, op: &ZkOperation, verify_signature: bool) -> Result<(), String> {
         let max_token = 1u64 << self.token_depth;
-        let token = match op {
-            ZkOperation::Deposit(d) => d.token,
-            ZkOperation::Transfer(t) => t.token,
-            ZkOperation::Withdrawal(w) => w.token,
-        };
+        let token = op.token();
         if u64::from(token) >= max_token {
             return Err(format!("token {token} is beyond the balance tree ({max_token} tokens)"));
         }
@@ -143,11 +140,20 @@ impl ZkState {
                 };
                 let account = &self.accounts[index as usize];
                 let balance = account.balances.get(&token).copied().unwrap_or(0);
-                let credited = balance.checked_add(d.amount).ok_or_else(|| {
-                    format!("account {index}'s balance of token {token} would exceed 2^128 - 1")
-                })?;
                 let nonce = account.nonce;
-                self.set(index, token, credited, nonce).map_err(failed)
+                // A credit that would reach 2^128 is refused, as the circuit proves: no change
+                // here, and L1 pays the amount back.
+                match balance.checked_add(d.amount) {
+                    Some(credited) => self.set(index, token, credited, nonce).map_err(failed),
+                    None => Ok(()),
+                }
+            }
+            ZkOperation::FullExit(e) => {
+                let index = self
+                    .index_of(&e.owner)
+                    .ok_or_else(|| format!("{} has no account to exit", e.owner))?;
+                let nonce = self.accounts[index as usize].nonce;
+                self.set(index, token, 0, nonce).map_err(failed)
             }
             ZkOperation::Transfer(t) => {
                 if PackedAmount::pack(t.amount, PackedAmount::AMOUNT_MANTISSA_BITS).is_none() {
@@ -274,8 +280,9 @@ impl ZkState {
         Ok(())
     }
 
-    /// The witness of the account at `index` and its balance of `token`, before a change.
-    pub(crate) fn slot(&self, index: u64, token: u32) -> Result<AccountSlot> {
+    /// The witness of the leaf at `index` (an account, or an empty leaf) and its balance of
+    /// `token`, against [`Self::root`]: what a batch slot reads before its change.
+    pub fn slot(&self, index: u64, token: u32) -> Result<AccountSlot> {
         let account_siblings =
             self.tree.proof(index)?.siblings.into_iter().map(b256_to_fr).collect();
         match self.account(index) {

@@ -1,8 +1,8 @@
 //! [`BatchCircuit`]: the constraints.
 
 use super::{
-    AccountSlot, BatchParams, CircuitError, DepositSlot, FeeSlot, OP_DEPOSIT, OP_TRANSFER,
-    OP_WITHDRAWAL, PackedAmount, Result, TransferSlot, WithdrawalSlot, sha256_var,
+    AccountSlot, BatchParams, CircuitError, FeeSlot, OP_TRANSFER, OP_WITHDRAWAL, PackedAmount,
+    PrioritySlot, Result, TransferSlot, WithdrawalSlot, sha256_var,
 };
 use crate::{
     Fr, PoseidonHasher,
@@ -44,8 +44,8 @@ pub struct BatchCircuit {
     pub new_root: Fr,
     /// The public input.
     pub commitment: Fr,
-    /// The deposit slots.
-    pub deposits: Vec<DepositSlot>,
+    /// The priority slots (deposits and full exits).
+    pub deposits: Vec<PrioritySlot>,
     /// The transfer slots.
     pub transfers: Vec<TransferSlot>,
     /// The withdrawal slots.
@@ -70,13 +70,29 @@ impl BatchCircuit {
                 .next()
                 .and_then(|i| i.parse::<usize>().ok())
                 .unwrap_or(usize::MAX);
-            let slot = map
-                .iter()
-                .find(|(_, end)| index < *end)
-                .map_or_else(|| "the batch commitment".to_string(), |(name, _)| name.clone());
+            let slot = Self::slot_of(&map, index);
             return Err(CircuitError::Unsatisfied { slot, constraint });
         }
         Ok(cs.num_constraints())
+    }
+
+    /// The slots in constraint order, each with the index of the first constraint after it
+    /// (`("priority 0", 31_200)`, ..., `("the new root", ...)`; the rest is the batch
+    /// commitment), as the prover's matrices ([`crate::groth16::ConstraintMatrices`]) number
+    /// their rows. Depends on the shape only.
+    pub fn slots(&self) -> Result<Vec<(String, usize)>> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(ark_relations::gr1cs::OptimizationGoal::Constraints);
+        cs.set_mode(ark_relations::gr1cs::SynthesisMode::Setup);
+        Ok(self.synthesize_mapped(cs)?)
+    }
+
+    /// The name of the slot that constraint `row` belongs to (see [`Self::slots`]).
+    pub fn slot_of(slots: &[(String, usize)], row: usize) -> String {
+        slots
+            .iter()
+            .find(|(_, end)| row < *end)
+            .map_or_else(|| "the batch commitment".to_string(), |(name, _)| name.clone())
     }
 
     /// The number of constraints of this shape.
@@ -108,8 +124,8 @@ impl BatchCircuit {
         assert_eq!(self.fees.len(), p.fee_tokens, "fee slots");
 
         for (i, slot) in self.deposits.iter().enumerate() {
-            root = deposit(&cs, p, slot, &root, &mut onchain, &mut priority)?;
-            mark(format!("deposit {i}"), &cs);
+            root = priority_op(&cs, p, slot, &root, &mut onchain, &mut priority)?;
+            mark(format!("priority {i}"), &cs);
         }
         for (i, slot) in self.transfers.iter().enumerate() {
             root = transfer(&cs, p, &domain, slot, &root, &mut transfers, &mut fee_terms)?;
@@ -166,6 +182,21 @@ fn op_byte(code: u8, enabled: &Boolean<Fr>) -> Bits {
         .rev()
         .map(|i| if code >> i & 1 == 1 { enabled.clone() } else { Boolean::FALSE })
         .collect()
+}
+
+/// Padding is neutral: every bit of `fields` is zero unless `enabled`. The bits are packed,
+/// 248 to an element (distinct powers of two, so an element is zero iff its bits are), so a
+/// padding slot's whole record costs a constraint or two.
+fn enforce_zero_unless(
+    enabled: &Boolean<Fr>,
+    fields: &[&[Boolean<Fr>]],
+) -> Result<(), SynthesisError> {
+    let bits: Bits = fields.iter().flat_map(|f| f.iter().cloned()).collect();
+    let disabled = !enabled.clone();
+    for chunk in bits.chunks(248) {
+        Boolean::le_bits_to_fp(chunk)?.conditional_enforce_equal(&FpVar::zero(), &disabled)?;
+    }
+    Ok(())
 }
 
 /// `n` witness bits of `value`, little-endian.
@@ -343,31 +374,48 @@ fn token_bits(
     Ok(bits)
 }
 
-fn deposit(
+/// A priority slot: a deposit (credited, or refused when the credit would reach 2¹²⁸) or a
+/// full exit, at the account index L1 assigned; see the [module docs](super).
+fn priority_op(
     cs: &ConstraintSystemRef<Fr>,
     p: &BatchParams,
-    slot: &DepositSlot,
+    slot: &PrioritySlot,
     root: &FpVar<Fr>,
     public_data: &mut Bits,
     priority: &mut Bits,
 ) -> Result<FpVar<Fr>, SynthesisError> {
-    let d = &slot.deposit;
     let enabled = Boolean::new_witness(cs.clone(), || Ok(slot.enabled))?;
-    let token = token_bits(cs, p, d.token)?;
-    let address_value = fr_from_address(d.to).into_bigint().to_bits_le();
+    let is_exit = Boolean::new_witness(cs.clone(), || Ok(slot.full_exit))?;
+    let refused = Boolean::new_witness(cs.clone(), || Ok(slot.refused))?;
+    // A full exit is a real operation; only a deposit is refused.
+    (&is_exit & &!enabled.clone()).enforce_equal(&Boolean::FALSE)?;
+    let is_deposit = &enabled & &!is_exit.clone();
+    (&refused & &!is_deposit.clone()).enforce_equal(&Boolean::FALSE)?;
+    let credited = &is_deposit & &!refused.clone();
+
+    let token = token_bits(cs, p, slot.token)?;
+    let address_value = fr_from_address(slot.owner).into_bigint().to_bits_le();
     let address_bits = (0..160)
         .map(|i| Boolean::new_witness(cs.clone(), || Ok(address_value[i])))
         .collect::<Result<Bits, _>>()?;
     let address = Boolean::le_bits_to_fp(&address_bits)?;
-    let amount_bits = witness_bits(cs, d.amount, 128)?;
+    let amount_bits = witness_bits(cs, slot.amount, 128)?;
     let amount = Boolean::le_bits_to_fp(&amount_bits)?;
+    let payout_bits = witness_bits(cs, slot.payout, 128)?;
     let pk = (
-        FpVar::new_witness(cs.clone(), || Ok(d.public_key.0.x))?,
-        FpVar::new_witness(cs.clone(), || Ok(d.public_key.0.y))?,
+        FpVar::new_witness(cs.clone(), || Ok(slot.public_key.0))?,
+        FpVar::new_witness(cs.clone(), || Ok(slot.public_key.1))?,
     );
 
     let account = AccountVar::check(cs, p, &slot.account, &token[..p.token_depth], root)?;
-    let creates = &enabled & &account.is_empty;
+    enforce_zero_unless(
+        &enabled,
+        &[&account.index_bits, &address_bits, &token, &amount_bits, &payout_bits],
+    )?;
+    pk.0.conditional_enforce_equal(&FpVar::zero(), &!enabled.clone())?;
+    pk.1.conditional_enforce_equal(&FpVar::zero(), &!enabled.clone())?;
+
+    let creates = &is_deposit & &account.is_empty;
     // A created account's key is on the curve: a·x² + y² = 1 + d·x²·y².
     let x2 = pk.0.square()?;
     let y2 = pk.1.square()?;
@@ -376,16 +424,25 @@ fn deposit(
     let lhs = &a * &x2 + &y2;
     let rhs = FpVar::one() + dd * &x2 * &y2;
     lhs.conditional_enforce_equal(&rhs, &creates)?;
-    // An existing account must be the deposit's address.
-    let credits_existing = &enabled & &!account.is_empty.clone();
-    account.address.conditional_enforce_equal(&address, &credits_existing)?;
+    // An existing account at L1's index is the operation's address; a full exit needs one.
+    let existing = &enabled & &!account.is_empty.clone();
+    account.address.conditional_enforce_equal(&address, &existing)?;
+    account.is_empty.conditional_enforce_equal(&Boolean::FALSE, &is_exit)?;
 
-    let credited = enabled.select(&amount, &FpVar::zero())?;
-    let balance = &account.balance + credited;
+    // Refused: balance + amount ≥ 2¹²⁸, i.e. balance + amount − 2¹²⁸ is below 2¹²⁸ (both terms
+    // are below 2¹²⁸, so a sum below 2¹²⁸ would wrap around the field instead).
+    let two_128 = FpVar::constant(Fr::from(u128::MAX) + Fr::from(1u64));
+    let excess = &account.balance + &amount - two_128;
+    enforce_u128(&refused.select(&excess, &FpVar::zero())?)?;
+    let exit_payout = is_exit.select(&account.balance, &FpVar::zero())?;
+    let payout = refused.select(&amount, &exit_payout)?;
+    Boolean::le_bits_to_fp(&payout_bits)?.enforce_equal(&payout)?;
+
+    let balance = &account.balance + credited.select(&amount, &FpVar::zero())? - exit_payout;
     enforce_u128(&balance)?;
     let new_address = creates.select(&address, &account.address)?;
     let new_pk = (creates.select(&pk.0, &account.pk.0)?, creates.select(&pk.1, &account.pk.1)?);
-    let stays_empty = &account.is_empty & &!enabled.clone();
+    let stays_empty = &account.is_empty & &!creates.clone();
     let root = account.new_root(
         &token[..p.token_depth],
         &new_address,
@@ -395,8 +452,16 @@ fn deposit(
         &stays_empty,
     )?;
 
-    public_data.extend(op_byte(OP_DEPOSIT, &enabled));
-    public_data.extend(be_bytes(&account.index_bits, 3));
+    // Outcome op: 1 credited, 5 refused, 4 full exit (bit 0: a deposit; bit 2: refused or exit).
+    let bit2 = &refused | &is_exit;
+    let f = Boolean::FALSE;
+    public_data.extend([f.clone(), f.clone(), f.clone(), f.clone(), f.clone(), bit2, f.clone()]);
+    public_data.push(is_deposit.clone());
+    public_data.extend(be_bytes(&payout_bits, 16));
+    // Kind: 1 deposit, 4 full exit.
+    priority.extend([f.clone(), f.clone(), f.clone(), f.clone(), f.clone(), is_exit, f.clone()]);
+    priority.push(is_deposit);
+    priority.extend(be_bytes(&account.index_bits, 3));
     priority.extend(be_bytes(&address_bits, 20));
     priority.extend(be_bytes(&token, 1));
     priority.extend(be_bytes(&amount_bits, 16));
@@ -472,6 +537,10 @@ fn transfer(
     let recipient =
         AccountVar::check(cs, p, &slot.recipient, &token[..p.token_depth], &after_debit)?;
     let to = Boolean::le_bits_to_fp(&recipient.index_bits)?;
+    enforce_zero_unless(
+        &enabled,
+        &[&sender.index_bits, &recipient.index_bits, &token, &am, &ae, &fm, &fe],
+    )?;
     enforce_signed(
         cs,
         &enabled,
@@ -528,6 +597,7 @@ fn withdrawal(
     let fee = unpack(&fm, &fe)?;
 
     let sender = AccountVar::check(cs, p, &slot.sender, &token[..p.token_depth], root)?;
+    enforce_zero_unless(&enabled, &[&sender.index_bits, &token, &amount_bits, &fm, &fe])?;
     let from = Boolean::le_bits_to_fp(&sender.index_bits)?;
     enforce_signed(
         cs,

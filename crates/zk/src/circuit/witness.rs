@@ -2,8 +2,8 @@
 //! the slots of a [`BatchCircuit`] and its public input.
 
 use super::{
-    BatchCircuit, BatchParams, CircuitError, OP_DEPOSIT, OP_TRANSFER, OP_WITHDRAWAL, PackedAmount,
-    Result, ZkState, sha256,
+    BatchCircuit, BatchParams, CircuitError, OP_DEPOSIT, OP_DEPOSIT_REFUSED, OP_FULL_EXIT,
+    OP_TRANSFER, OP_WITHDRAWAL, PackedAmount, Result, ZkState, sha256,
 };
 use crate::{
     Fr,
@@ -26,6 +26,19 @@ pub struct ZkDeposit {
     pub token: u32,
     /// The amount, below 2¹²⁸.
     pub amount: u128,
+}
+
+/// A full exit queued on L1 by an account's own address (zkSync Lite's `FullExit`): the batch
+/// that takes it pays the account's whole balance of `token` out on L1 and sets it to zero,
+/// without an L2 signature. An operator that ignores it lets anyone turn exit mode on once it is
+/// overdue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkFullExit {
+    /// The account's address (the L1 sender of the request; L1 only queues requests of
+    /// addresses that have an account).
+    pub owner: Address,
+    /// The token.
+    pub token: u32,
 }
 
 /// A signed L2 transfer between existing accounts.
@@ -182,6 +195,8 @@ impl ZkWithdrawal {
 pub enum ZkOperation {
     /// A deposit from the L1 queue.
     Deposit(ZkDeposit),
+    /// A full exit from the L1 queue.
+    FullExit(ZkFullExit),
     /// A transfer.
     Transfer(ZkTransfer),
     /// A withdrawal.
@@ -192,14 +207,25 @@ impl ZkOperation {
     fn kind(&self) -> &'static str {
         match self {
             Self::Deposit(_) => "deposit",
+            Self::FullExit(_) => "full exit",
             Self::Transfer(_) => "transfer",
             Self::Withdrawal(_) => "withdrawal",
         }
     }
 
+    /// The token the operation moves.
+    pub fn token(&self) -> u32 {
+        match self {
+            Self::Deposit(d) => d.token,
+            Self::FullExit(e) => e.token,
+            Self::Transfer(t) => t.token,
+            Self::Withdrawal(w) => w.token,
+        }
+    }
+
     fn section(&self) -> u8 {
         match self {
-            Self::Deposit(_) => 0,
+            Self::Deposit(_) | Self::FullExit(_) => 0,
             Self::Transfer(_) => 1,
             Self::Withdrawal(_) => 2,
         }
@@ -228,14 +254,28 @@ pub struct AccountSlot {
     pub account_siblings: Vec<Fr>,
 }
 
-/// A deposit slot.
+/// A priority slot: one operation of the L1 queue (a deposit or a full exit) and its outcome.
+/// Every field is zero in a padding slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepositSlot {
-    /// A real deposit (false: padding).
+pub struct PrioritySlot {
+    /// A real operation (false: padding).
     pub enabled: bool,
-    /// The deposit (zero fields for padding).
-    pub deposit: ZkDeposit,
-    /// The credited account.
+    /// A full exit (false: a deposit).
+    pub full_exit: bool,
+    /// A deposit the circuit refuses (its credit would reach 2¹²⁸): paid back on L1.
+    pub refused: bool,
+    /// The depositor or the full exit's requester.
+    pub owner: Address,
+    /// The token.
+    pub token: u32,
+    /// A deposit's amount (0 for a full exit).
+    pub amount: u128,
+    /// The key a deposit creates its account with (zero for a full exit).
+    pub public_key: (Fr, Fr),
+    /// What L1 pays `owner` when it verifies the batch: a refused deposit's amount or a full
+    /// exit's balance (0 otherwise).
+    pub payout: u128,
+    /// The account at the index L1 assigned to `owner`, before the operation.
     pub account: AccountSlot,
 }
 
@@ -277,13 +317,13 @@ pub struct FeeSlot {
 pub struct BatchWitness {
     /// The circuit, with every value assigned.
     pub circuit: BatchCircuit,
-    /// The sections always posted on L1: deposits, then withdrawals (full size, padding as
-    /// zero bytes).
+    /// The sections always posted on L1: priority outcomes, then withdrawals (full size,
+    /// padding as zero bytes).
     pub onchain: Vec<u8>,
     /// The transfer section at full size (padding as zero bytes): posted on L1 by the zk
     /// rollup (trailing zero bytes may be left off), held by the committee in a validium.
     pub transfers: Vec<u8>,
-    /// The priority-operation records of the deposit slots.
+    /// The priority-operation records of the priority slots.
     pub priority_ops: Vec<u8>,
     /// The public input.
     pub commitment: Fr,
@@ -369,24 +409,22 @@ impl BatchWitness {
                     kind: op.kind(),
                     reason,
                 };
-                let token = match op {
-                    ZkOperation::Deposit(d) => d.token,
-                    ZkOperation::Transfer(t) => t.token,
-                    ZkOperation::Withdrawal(w) => w.token,
-                };
+                let token = op.token();
                 if u64::from(token) >= max_token {
                     return Err(refuse(format!(
                         "token {token} is beyond the balance tree ({max_token} tokens)"
                     )));
                 }
                 match op {
+                    ZkOperation::Deposit(_) | ZkOperation::FullExit(_)
+                        if deposits.len() == params.deposits =>
+                    {
+                        return Err(refuse(format!(
+                            "the batch has only {} priority slots",
+                            params.deposits
+                        )));
+                    }
                     ZkOperation::Deposit(d) => {
-                        if deposits.len() == params.deposits {
-                            return Err(refuse(format!(
-                                "the batch has only {} deposit slots",
-                                params.deposits
-                            )));
-                        }
                         let index = match next.index_of(&d.to) {
                             Some(index) => index,
                             None if next.account_count() < next.capacity() => next.account_count(),
@@ -398,17 +436,44 @@ impl BatchWitness {
                             ));
                         }
                         let account = next.slot(index, d.token)?;
-                        let balance = account.balance.checked_add(d.amount).ok_or_else(|| {
-                            refuse(format!(
-                                "account {index}'s balance of token {} would exceed 2^128 - 1",
-                                d.token
-                            ))
-                        })?;
-                        if account.is_empty {
-                            next.create(d.to, d.public_key)?;
+                        // A credit that would reach 2^128 is refused: the slot proves it and L1
+                        // pays the amount back, so the queue never stalls on it.
+                        let credited = account.balance.checked_add(d.amount);
+                        if let Some(balance) = credited {
+                            if account.is_empty {
+                                next.create(d.to, d.public_key)?;
+                            }
+                            next.set(index, d.token, balance, account.nonce)?;
                         }
-                        next.set(index, d.token, balance, account.nonce)?;
-                        deposits.push(DepositSlot { enabled: true, deposit: d.clone(), account });
+                        deposits.push(PrioritySlot {
+                            enabled: true,
+                            full_exit: false,
+                            refused: credited.is_none(),
+                            owner: d.to,
+                            token: d.token,
+                            amount: d.amount,
+                            public_key: (d.public_key.0.x, d.public_key.0.y),
+                            payout: if credited.is_none() { d.amount } else { 0 },
+                            account,
+                        });
+                    }
+                    ZkOperation::FullExit(e) => {
+                        let index = next
+                            .index_of(&e.owner)
+                            .ok_or_else(|| refuse(format!("{} has no account to exit", e.owner)))?;
+                        let account = next.slot(index, e.token)?;
+                        next.set(index, e.token, 0, account.nonce)?;
+                        deposits.push(PrioritySlot {
+                            enabled: true,
+                            full_exit: true,
+                            refused: false,
+                            owner: e.owner,
+                            token: e.token,
+                            amount: 0,
+                            public_key: (Fr::zero(), Fr::zero()),
+                            payout: account.balance,
+                            account,
+                        });
                     }
                     ZkOperation::Transfer(t) => {
                         if transfers.len() == params.transfers {
@@ -525,19 +590,8 @@ impl BatchWitness {
         let mut transfer_data = Vec::with_capacity(params.transfers * super::TRANSFER_RECORD_BYTES);
         let mut priority_ops = Vec::new();
         for slot in &deposits {
-            if slot.enabled {
-                onchain.push(OP_DEPOSIT);
-                onchain.extend_from_slice(&(slot.account.index as u32).to_be_bytes()[1..]);
-                let d = &slot.deposit;
-                priority_ops.extend_from_slice(d.to.as_slice());
-                priority_ops.push(d.token as u8);
-                priority_ops.extend_from_slice(&d.amount.to_be_bytes());
-                priority_ops.extend_from_slice(&fr_bytes(d.public_key.0.x));
-                priority_ops.extend_from_slice(&fr_bytes(d.public_key.0.y));
-            } else {
-                onchain.extend_from_slice(&[0; super::DEPOSIT_RECORD_BYTES]);
-                priority_ops.extend_from_slice(&[0; super::PRIORITY_RECORD_BYTES]);
-            }
+            onchain.extend_from_slice(&slot.outcome_record());
+            priority_ops.extend_from_slice(&slot.priority_record());
         }
         for slot in &withdrawals {
             if slot.enabled {
@@ -589,6 +643,39 @@ impl BatchWitness {
             priority_ops,
             commitment,
         })
+    }
+}
+
+impl PrioritySlot {
+    /// The slot's record in the public data's priority section: `op ‖ payout u128` (all zero
+    /// for padding).
+    pub fn outcome_record(&self) -> [u8; super::DEPOSIT_RECORD_BYTES] {
+        let mut record = [0; super::DEPOSIT_RECORD_BYTES];
+        if self.enabled {
+            record[0] = match (self.full_exit, self.refused) {
+                (true, _) => OP_FULL_EXIT,
+                (false, true) => OP_DEPOSIT_REFUSED,
+                (false, false) => OP_DEPOSIT,
+            };
+            record[1..].copy_from_slice(&self.payout.to_be_bytes());
+        }
+        record
+    }
+
+    /// The record of the queued operation, as L1 rebuilds it: `kind ‖ account index u24 ‖
+    /// owner (20) ‖ token u8 ‖ amount u128 ‖ pubkey.x ‖ pubkey.y` (all zero for padding).
+    pub fn priority_record(&self) -> [u8; super::PRIORITY_RECORD_BYTES] {
+        let mut record = [0; super::PRIORITY_RECORD_BYTES];
+        if self.enabled {
+            record[0] = if self.full_exit { OP_FULL_EXIT } else { OP_DEPOSIT };
+            record[1..4].copy_from_slice(&(self.account.index as u32).to_be_bytes()[1..]);
+            record[4..24].copy_from_slice(self.owner.as_slice());
+            record[24] = self.token as u8;
+            record[25..41].copy_from_slice(&self.amount.to_be_bytes());
+            record[41..73].copy_from_slice(&fr_bytes(self.public_key.0));
+            record[73..105].copy_from_slice(&fr_bytes(self.public_key.1));
+        }
+        record
     }
 }
 
@@ -648,20 +735,24 @@ fn pad(
     next: &ZkState,
     params: &BatchParams,
     section: u8,
-    deposits: &mut Vec<DepositSlot>,
+    deposits: &mut Vec<PrioritySlot>,
     transfers: &mut Vec<TransferSlot>,
     withdrawals: &mut Vec<WithdrawalSlot>,
 ) -> Result<()> {
     match section {
         0 => {
             while deposits.len() < params.deposits {
-                let deposit = ZkDeposit {
-                    to: Address::ZERO,
-                    public_key: PublicKey(Point::new_unchecked(Fr::from(0u64), Fr::from(0u64))),
+                deposits.push(PrioritySlot {
+                    enabled: false,
+                    full_exit: false,
+                    refused: false,
+                    owner: Address::ZERO,
                     token: 0,
                     amount: 0,
-                };
-                deposits.push(DepositSlot { enabled: false, deposit, account: next.slot(0, 0)? });
+                    public_key: (Fr::zero(), Fr::zero()),
+                    payout: 0,
+                    account: next.slot(0, 0)?,
+                });
             }
         }
         1 => {

@@ -63,6 +63,41 @@ impl ConstraintMatrices {
         &self.abc
     }
 
+    /// Synthesizes `circuit` for its witness only (as the prover does) and returns every row
+    /// its assignment does not satisfy, in order: empty when the witness satisfies the
+    /// circuit. The circuit must be of these matrices' shape.
+    pub fn unsatisfied_rows<C: ConstraintSynthesizer<Fr>>(&self, circuit: C) -> Result<Vec<usize>> {
+        let cs = new_constraint_system(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
+        circuit.generate_constraints(cs.clone())?;
+        let z = self.assignment_of(&cs)?;
+        let [a, b, c] = &self.abc[..] else { return Ok(vec![0]) };
+        let dot = |row: &[(Fr, usize)]| -> Fr {
+            row.iter().map(|(coefficient, column)| *coefficient * z[*column]).sum()
+        };
+        Ok((0..self.shape.constraints)
+            .into_par_iter()
+            .filter(|&i| dot(&a[i]) * dot(&b[i]) != dot(&c[i]))
+            .collect())
+    }
+
+    /// The full assignment (the constant 1, the public inputs, the witnesses) synthesized in
+    /// `cs`, checked to have one value per column of these matrices.
+    pub(super) fn assignment_of(&self, cs: &ConstraintSystemRef<Fr>) -> Result<Vec<Fr>> {
+        if cs.num_instance_variables() != self.shape.public_inputs + 1
+            || cs.num_witness_variables() != self.shape.witnesses
+        {
+            return Err(super::Groth16Error::WrongMatrices {
+                circuit_inputs: cs.num_instance_variables() - 1,
+                circuit_witnesses: cs.num_witness_variables(),
+                shape: Box::new(self.shape),
+            });
+        }
+        Ok([cs.instance_assignment()?, cs.witness_assignment()?].concat())
+    }
+
     /// The first row that the full assignment `z` (the constant 1, the public inputs, the
     /// witnesses) does not satisfy, if any. `z` must have one value per column.
     pub fn first_unsatisfied(&self, z: &[Fr]) -> Option<usize> {

@@ -64,15 +64,9 @@ fn prove_assignment<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<Proof> {
     let shape = matrices.shape();
+    let full_assignment = matrices.assignment_of(cs)?;
     let num_inputs = cs.num_instance_variables();
-    let variables = num_inputs + cs.num_witness_variables();
-    if num_inputs != shape.public_inputs + 1 || cs.num_witness_variables() != shape.witnesses {
-        return Err(Groth16Error::WrongMatrices {
-            circuit_inputs: num_inputs - 1,
-            circuit_witnesses: cs.num_witness_variables(),
-            shape: Box::new(*shape),
-        });
-    }
+    let variables = full_assignment.len();
     if num_inputs != pk.vk.gamma_abc_g1.len() || variables != pk.a_query.len() {
         // A proving key for another circuit: arkworks would index out of bounds.
         return Err(Groth16Error::WrongProvingKey {
@@ -82,7 +76,6 @@ fn prove_assignment<R: RngCore + CryptoRng>(
             circuit_variables: variables,
         });
     }
-    let full_assignment = [cs.instance_assignment()?, cs.witness_assignment()?].concat();
     if let Some(row) = matrices.first_unsatisfied(&full_assignment) {
         return Err(Groth16Error::Unsatisfied { constraint: format!("row {row}") });
     }

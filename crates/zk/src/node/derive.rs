@@ -3,7 +3,7 @@
 //! the derivation node runs, and what a user runs to build an exit proof when the operator is
 //! gone.
 
-use super::l1::{VerifiedBatch, ZkL1};
+use super::l1::{QueuedPriorityOp, VerifiedBatch, ZkL1};
 use crate::{
     Result, ZkError,
     circuit::{
@@ -28,28 +28,38 @@ fn unpack(encoded: u32) -> u128 {
 }
 
 /// The signature-less operations of a batch's public data, in the order the circuit applies
-/// them, with each deposit record's account index (`deposits` yields the queued deposits the
-/// batch consumes, in order). The signatures are not in the public data: the proof covered
-/// them, so a replay skips them.
+/// them (`queued` yields the priority operations the batch consumes, in order, with the account
+/// index L1 gave each). The signatures are not in the public data: the proof covered them, so a
+/// replay skips them.
 fn replay_batch(
     state: &mut ZkState,
     params: &BatchParams,
     batch: &VerifiedBatch,
     transfers: &[u8],
-    deposits: &mut impl Iterator<Item = crate::circuit::ZkDeposit>,
+    queued: &mut impl Iterator<Item = QueuedPriorityOp>,
 ) -> Result<()> {
     let bad = |reason: String| ZkError::Node(format!("batch {}: {reason}", batch.number));
     let (deposit_section, withdrawal_section) =
         batch.onchain.split_at(params.deposits * DEPOSIT_RECORD_BYTES);
     let apply = |state: &mut ZkState, op: ZkOperation| state.apply(&op, false).map_err(&bad);
-    for record in deposit_section.chunks(DEPOSIT_RECORD_BYTES).filter(|r| r[0] == 1) {
-        let deposit = deposits.next().ok_or_else(|| bad("more deposits than the queue".into()))?;
-        let index = u24(&record[1..]);
-        let expected = state.index_of(&deposit.to).unwrap_or(state.account_count());
-        if index != expected {
-            return Err(bad(format!("deposit to account {index}, expected {expected}")));
+    for record in deposit_section.chunks(DEPOSIT_RECORD_BYTES).filter(|r| r[0] != 0) {
+        let op = queued.next().ok_or_else(|| bad("more priority records than the queue".into()))?;
+        let (owner, full_exit) = match &op.op {
+            ZkOperation::Deposit(d) => (d.to, false),
+            ZkOperation::FullExit(e) => (e.owner, true),
+            _ => return Err(bad(format!("queued operation {} is no priority operation", op.id))),
+        };
+        if full_exit != (record[0] == crate::circuit::OP_FULL_EXIT) {
+            return Err(bad(format!("record op {} for queued operation {}", record[0], op.id)));
         }
-        apply(state, ZkOperation::Deposit(deposit))?;
+        let expected = state.index_of(&owner).unwrap_or(state.account_count());
+        if op.account != expected {
+            return Err(bad(format!(
+                "L1 gave {owner} account {}, the state expects {expected}",
+                op.account
+            )));
+        }
+        apply(state, op.op)?;
     }
     let nonce = |state: &ZkState, index: u64| state.account(index).map_or(0, |a| a.nonce);
     let null = crate::circuit::null_signature();
@@ -151,7 +161,7 @@ pub async fn rebuild(l1: &ZkL1, committee: &[DacClient]) -> Result<(ZkState, Vec
         let transfers = transfers_of(&batch, &params, committee).await?;
         let mut queued = Vec::new();
         for id in next_deposit..batch.priority_head {
-            queued.push(l1.deposit(id).await?.deposit);
+            queued.push(l1.priority_op(id).await?);
         }
         next_deposit = batch.priority_head;
         replay_batch(&mut state, &params, &batch, &transfers, &mut queued.into_iter())?;

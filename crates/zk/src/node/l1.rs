@@ -4,7 +4,7 @@
 
 use crate::{
     Fr, Result, ZkError,
-    circuit::{BatchParams, BatchWitness, ZkDeposit, signing_domain},
+    circuit::{BatchParams, BatchWitness, ZkDeposit, ZkFullExit, ZkOperation, signing_domain},
     eddsa::PublicKey,
     fr_from_u256,
     groth16::{EvmProof, Proof, VerifyingKey},
@@ -45,8 +45,14 @@ pub struct ZkDeployParams {
     pub committee: Vec<Address>,
     /// Signatures of the committee a batch needs.
     pub threshold: u8,
-    /// Seconds within which a queued deposit must be in a verified batch.
+    /// Seconds within which a queued operation must be in a verified batch.
     pub priority_deadline: u64,
+    /// The least spacing of consecutive deadlines, in seconds: the time the operator needs per
+    /// queued operation (a batch's time over its priority slots). A deposit flood then only
+    /// pushes later deadlines back.
+    pub priority_interval: u64,
+    /// The account that lists ERC-20 tokens (`TokenRegistry.tokenGovernor`).
+    pub token_governor: Address,
 }
 
 /// Deploys the Poseidon contracts, the verifier of `p.vk` (the checked-in generated verifier
@@ -73,6 +79,8 @@ pub async fn deploy(deployer: &TxSender, p: &ZkDeployParams) -> Result<ZkContrac
         transferSlots: p.params.transfers as u16,
         withdrawalSlots: p.params.withdrawals as u16,
         priorityDeadline: p.priority_deadline,
+        priorityInterval: p.priority_interval,
+        tokenGovernor: p.token_governor,
         committee: p.committee.clone(),
         threshold: p.threshold,
     };
@@ -82,13 +90,15 @@ pub async fn deploy(deployer: &TxSender, p: &ZkDeployParams) -> Result<ZkContrac
     Ok(ZkContracts { rollup, verifier })
 }
 
-/// A queued deposit as L1 keeps it.
+/// A queued priority operation (a deposit or a full exit) as L1 keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueuedDeposit {
+pub struct QueuedPriorityOp {
     /// Its id in the queue.
     pub id: u64,
-    /// The deposit.
-    pub deposit: ZkDeposit,
+    /// The operation: [`ZkOperation::Deposit`] or [`ZkOperation::FullExit`].
+    pub op: ZkOperation,
+    /// The account index L1 gave its address (at the address's first deposit).
+    pub account: u64,
     /// The L1 timestamp by which a verified batch must include it.
     pub deadline: u64,
 }
@@ -186,29 +196,40 @@ impl ZkL1 {
         self.view(ZkRollup::exitModeCall {}).await
     }
 
-    /// The next deposit id the queue assigns (deposits `0..tail` exist).
+    /// The next id the priority queue assigns (operations `0..tail` exist).
     pub async fn priority_tail(&self) -> Result<u64> {
         self.view(ZkRollup::priorityTailCall {}).await
     }
 
-    /// Deposit `id` of the queue.
-    pub async fn deposit(&self, id: u64) -> Result<QueuedDeposit> {
+    /// Priority operation `id` of the queue.
+    pub async fn priority_op(&self, id: u64) -> Result<QueuedPriorityOp> {
         let op = self.view(ZkRollup::priorityOpCall { id }).await?;
         let coordinate = |v: U256| {
             fr_from_u256(v).ok_or_else(|| ZkError::Node(format!("deposit {id}: bad key")))
         };
-        Ok(QueuedDeposit {
-            id,
-            deposit: ZkDeposit {
+        let token = u32::from(op.token);
+        let operation = match op.kind {
+            1 => ZkOperation::Deposit(ZkDeposit {
                 to: op.to,
                 // The contract checked the key is on the curve.
                 public_key: PublicKey(crate::babyjubjub::Point::new_unchecked(
                     coordinate(op.pkX)?,
                     coordinate(op.pkY)?,
                 )),
-                token: u32::from(op.token),
+                token,
                 amount: op.amount,
-            },
+            }),
+            4 => ZkOperation::FullExit(ZkFullExit { owner: op.to, token }),
+            kind => {
+                return Err(ZkError::Node(format!(
+                    "priority operation {id} has kind {kind}, neither a deposit (1) nor a full exit (4)"
+                )));
+            }
+        };
+        Ok(QueuedPriorityOp {
+            id,
+            op: operation,
+            account: u64::from(op.accountIndex),
             deadline: op.deadline,
         })
     }

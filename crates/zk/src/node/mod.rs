@@ -208,11 +208,28 @@ async fn take_deposits(shared: &Shared) -> Result<()> {
         if next >= tail {
             return Ok(());
         }
-        let queued = shared.l1.deposit(next).await?;
+        let queued = shared.l1.priority_op(next).await?;
         let mut operator = shared.operator.lock();
-        let entry = operator
-            .deposit(next, ZkOperation::Deposit(queued.deposit))
-            .map_err(|e| ZkError::Node(format!("deposit {next} cannot be applied: {e}")))?;
+        let owner = match &queued.op {
+            ZkOperation::Deposit(d) => d.to,
+            ZkOperation::FullExit(e) => e.owner,
+            _ => {
+                return Err(ZkError::Node(format!(
+                    "queued operation {next} is no priority operation"
+                )));
+            }
+        };
+        let head = operator.head();
+        let expected = head.index_of(&owner).unwrap_or(head.account_count());
+        if queued.account != expected {
+            return Err(ZkError::Node(format!(
+                "L1 gave {owner} account {}, the operator's state expects {expected}: the batch could not be proven",
+                queued.account
+            )));
+        }
+        let entry = operator.deposit(next, queued.op).map_err(|e| {
+            ZkError::Node(format!("priority operation {next} cannot be applied: {e}"))
+        })?;
         shared.log_last(&mut operator, entry)?;
     }
 }

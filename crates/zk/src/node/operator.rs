@@ -57,7 +57,7 @@ pub enum TxStatus {
 /// The id of a signed transaction: its signed message, as 32 bytes.
 pub fn tx_id(op: &ZkOperation, domain: Fr) -> Option<B256> {
     match op {
-        ZkOperation::Deposit(_) => None,
+        ZkOperation::Deposit(_) | ZkOperation::FullExit(_) => None,
         ZkOperation::Transfer(t) => Some(fr_to_b256(t.message(domain))),
         ZkOperation::Withdrawal(w) => Some(fr_to_b256(w.message(domain))),
     }
@@ -153,14 +153,14 @@ impl Operator {
         Ok((id, entry))
     }
 
-    /// Applies deposit `id` of the L1 queue (ids must come in order, from
-    /// [`Self::next_deposit`]); returns the log entry to make durable.
+    /// Applies priority operation `id` of the L1 queue, a deposit or a full exit (ids must come
+    /// in order, from [`Self::next_deposit`]); returns the log entry to make durable.
     pub fn deposit(&mut self, id: u64, op: ZkOperation) -> Result<LoggedOp, String> {
         if id != self.next_deposit {
             return Err(format!("deposit {id} out of order: expected {}", self.next_deposit));
         }
-        if !matches!(op, ZkOperation::Deposit(_)) {
-            return Err("not a deposit".into());
+        if !matches!(op, ZkOperation::Deposit(_) | ZkOperation::FullExit(_)) {
+            return Err("not a priority operation (a deposit or a full exit)".into());
         }
         self.head.apply(&op, false)?;
         self.next_deposit += 1;
@@ -186,7 +186,7 @@ impl Operator {
         }
         let op = self.ops.pop().expect("an unbatched operation");
         match self.log.pop() {
-            Some(LoggedOp::Deposit { .. }) => self.next_deposit -= 1,
+            Some(LoggedOp::Deposit { .. } | LoggedOp::FullExit { .. }) => self.next_deposit -= 1,
             _ => {
                 if let Some(id) = tx_id(&op, self.head.domain()) {
                     self.ids.remove(&id);
@@ -204,9 +204,9 @@ impl Operator {
     pub fn replay(&mut self, entry: LoggedOp) -> Result<(), String> {
         let op = entry.to_op()?;
         let id = match &entry {
-            LoggedOp::Deposit { id, .. } => {
+            LoggedOp::Deposit { id, .. } | LoggedOp::FullExit { id, .. } => {
                 if *id != self.next_deposit {
-                    return Err(format!("logged deposit {id} out of order"));
+                    return Err(format!("logged priority operation {id} out of order"));
                 }
                 self.next_deposit += 1;
                 None
@@ -233,7 +233,9 @@ impl Operator {
         let mut fee_tokens: Vec<u32> = Vec::new();
         for op in &self.ops[self.batched_upto as usize..] {
             let (kind, used, slots) = match op {
-                ZkOperation::Deposit(_) => (0, &mut deposits, self.params.deposits),
+                ZkOperation::Deposit(_) | ZkOperation::FullExit(_) => {
+                    (0, &mut deposits, self.params.deposits)
+                }
                 ZkOperation::Transfer(_) => (1, &mut transfers, self.params.transfers),
                 ZkOperation::Withdrawal(_) => (2, &mut withdrawals, self.params.withdrawals),
             };
@@ -241,7 +243,7 @@ impl Operator {
                 break;
             }
             let (from, token, fee) = match op {
-                ZkOperation::Deposit(_) => (None, 0, 0),
+                ZkOperation::Deposit(_) | ZkOperation::FullExit(_) => (None, 0, 0),
                 ZkOperation::Transfer(t) => (Some(t.from), t.token, t.fee),
                 ZkOperation::Withdrawal(w) => (Some(w.from), w.token, w.fee),
             };

@@ -8,9 +8,10 @@ use parking_lot::Mutex;
 use ply_rollup::sequencer::journal::Journal;
 use std::path::Path;
 
-/// On-disk format version (bump on any change of the records). Version 2 is the backbone's
-/// journal (version 1 had its own tables).
-const FORMAT_VERSION: u64 = 2;
+/// On-disk format version (bump on any change of the records). Version 3 logs full exits and
+/// the L1-assigned account indices of public data v3; version 2 is the backbone's journal
+/// (version 1 had its own tables).
+const FORMAT_VERSION: u64 = 3;
 
 fn storage(e: impl std::fmt::Display) -> ZkError {
     ZkError::NodeStorage(e.to_string())

@@ -7,7 +7,7 @@
 use crate::{
     Fr,
     babyjubjub::{Fs, Point},
-    circuit::{ZkAccount, ZkDeposit, ZkOperation, ZkTransfer, ZkWithdrawal},
+    circuit::{ZkAccount, ZkDeposit, ZkFullExit, ZkOperation, ZkTransfer, ZkWithdrawal},
     eddsa::{PublicKey, Signature},
     fr_from_u256,
 };
@@ -95,10 +95,11 @@ fn to_u128(value: U256, what: &str) -> Result<u128, String> {
 }
 
 impl TxRequest {
-    /// The request of a transfer or withdrawal (`None` for a deposit, which only L1 makes).
+    /// The request of a transfer or withdrawal (`None` for a deposit or a full exit, which
+    /// only L1 makes).
     pub fn from_op(op: &ZkOperation) -> Option<Self> {
         match op {
-            ZkOperation::Deposit(_) => None,
+            ZkOperation::Deposit(_) | ZkOperation::FullExit(_) => None,
             ZkOperation::Transfer(t) => Some(Self {
                 from: t.from,
                 to: Some(t.to),
@@ -165,12 +166,22 @@ pub enum LoggedOp {
         /// The amount.
         amount: U256,
     },
+    /// A full exit from the L1 queue, with its queue id.
+    #[serde(rename_all = "camelCase")]
+    FullExit {
+        /// The queue id.
+        id: u64,
+        /// The account's address.
+        owner: Address,
+        /// The token.
+        token: u32,
+    },
     /// A signed transaction.
     Tx(TxRequest),
 }
 
 impl LoggedOp {
-    /// The log form of `op` (`deposit_id` for a deposit).
+    /// The log form of `op` (`deposit_id`: the queue id of a deposit or a full exit).
     pub fn from_op(op: &ZkOperation, deposit_id: u64) -> Self {
         match op {
             ZkOperation::Deposit(d) => Self::Deposit {
@@ -180,7 +191,10 @@ impl LoggedOp {
                 token: d.token,
                 amount: U256::from(d.amount),
             },
-            tx => Self::Tx(TxRequest::from_op(tx).expect("not a deposit")),
+            ZkOperation::FullExit(e) => {
+                Self::FullExit { id: deposit_id, owner: e.owner, token: e.token }
+            }
+            tx => Self::Tx(TxRequest::from_op(tx).expect("not a priority operation")),
         }
     }
 
@@ -194,6 +208,9 @@ impl LoggedOp {
                     token: *token,
                     amount: to_u128(*amount, "amount")?,
                 }))
+            }
+            Self::FullExit { owner, token, .. } => {
+                Ok(ZkOperation::FullExit(ZkFullExit { owner: *owner, token: *token }))
             }
             Self::Tx(tx) => tx.clone().into_op(),
         }

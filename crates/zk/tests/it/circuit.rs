@@ -167,18 +167,40 @@ fn a_valid_batch_satisfies_the_circuit_and_commits_to_its_public_data() {
 fn public_data_fixture_is_byte_exact() {
     let (_, witness) = valid_batch();
     let onchain = hex(&witness.onchain);
-    // Deposits: 0x01 ‖ index u24.
-    assert_eq!(&onchain[..16], "0100000101000002");
+    // Priority outcomes: 0x01 (credited) ‖ payout 0, twice.
+    assert_eq!(&onchain[..68], format!("01{}01{}", "0".repeat(32), "0".repeat(32)));
     // Withdrawal: 0x03 ‖ from 2 ‖ token 1 ‖ amount u128 ‖ fee 0 ‖ Bob's address; then padding.
-    assert_eq!(&onchain[16..100], format!("0300000201{:032x}00{}", ETHER / 10, "b0".repeat(20)));
-    assert_eq!(&onchain[100..], "0".repeat(84));
+    assert_eq!(&onchain[68..152], format!("0300000201{:032x}00{}", ETHER / 10, "b0".repeat(20)));
+    assert_eq!(&onchain[152..], "0".repeat(84));
     // Transfer: 0x02 ‖ from 1 ‖ to 2 ‖ token 1 ‖ amount 250000·10^12 ‖ fee 3·10^12; then padding.
     let transfers = hex(&witness.transfers);
     assert_eq!(&transfers[..24], "02000001000002017a120c6c");
     assert_eq!(&transfers[24..], "0".repeat(24));
-    // Priority operations: to ‖ token ‖ amount ‖ pubkey.x ‖ pubkey.y, then a zero record.
-    assert_eq!(witness.priority_ops.len(), 2 * 101);
-    assert_eq!(hex(&witness.priority_ops[..37]), format!("{}01{:032x}", "a1".repeat(20), ETHER));
+    // Priority operations: kind 1 ‖ account 1 ‖ to ‖ token ‖ amount ‖ pubkey.x ‖ pubkey.y.
+    assert_eq!(witness.priority_ops.len(), 2 * 105);
+    assert_eq!(
+        hex(&witness.priority_ops[..41]),
+        format!("01000001{}01{:032x}", "a1".repeat(20), ETHER)
+    );
+    assert_eq!(hex(&witness.priority_ops[105..109]), "01000002");
+    // A refused deposit and a full exit: 0x05 ‖ its amount, 0x04 ‖ the balance.
+    let mut state = genesis(&PARAMS);
+    BatchWitness::build(&mut state, &PARAMS, &valid_ops()[..1]).unwrap();
+    let alice = key(1).public_key();
+    let ops = vec![
+        ZkOperation::Deposit(ZkDeposit {
+            to: address(0xa1),
+            public_key: alice,
+            token: 1,
+            amount: u128::MAX,
+        }),
+        ZkOperation::FullExit(ply_zk::circuit::ZkFullExit { owner: address(0xa1), token: 1 }),
+    ];
+    let witness = BatchWitness::build(&mut state, &PARAMS, &ops).unwrap();
+    let onchain = hex(&witness.onchain);
+    assert_eq!(&onchain[..68], format!("05{:032x}04{:032x}", u128::MAX, ETHER));
+    assert_eq!(hex(&witness.priority_ops[105..130]), format!("04000001{}01", "a1".repeat(20)));
+    assert!(witness.priority_ops[130..210].iter().all(|b| *b == 0), "a full exit's amount and key");
 }
 
 #[test]
@@ -217,7 +239,8 @@ fn the_builder_refuses_invalid_operations_naming_them() {
         assert!(err.contains("operation 2 (transfer)") && err.contains(reason), "{err}");
         assert_eq!(state.root(), before, "nothing applied");
     }
-    // Overflow: a deposit above 2^128 - 1 in total.
+    // Overflow: a deposit above 2^128 - 1 in total is refused by the circuit (and paid back on
+    // L1), not by the builder: the batch takes it and changes nothing.
     let overflow = vec![
         ZkOperation::Deposit(ZkDeposit {
             to: address(0xa1),
@@ -232,9 +255,10 @@ fn the_builder_refuses_invalid_operations_naming_them() {
             amount: 1,
         }),
     ];
-    let err =
-        BatchWitness::build(&mut genesis(&PARAMS), &PARAMS, &overflow).unwrap_err().to_string();
-    assert!(err.contains("operation 1 (deposit)") && err.contains("exceed 2^128 - 1"), "{err}");
+    let witness = BatchWitness::build(&mut genesis(&PARAMS), &PARAMS, &overflow).unwrap();
+    let refused = &witness.circuit.deposits[1];
+    assert!(refused.enabled && refused.refused && refused.payout == 1);
+    assert!(witness.circuit.check().is_ok(), "{:?}", witness.circuit.check());
     // Out of section order.
     let mut reordered = valid_ops();
     reordered.swap(1, 2);
@@ -295,8 +319,8 @@ fn an_overflow_leaves_the_circuit_unsatisfied() {
     ];
     let mut witness = BatchWitness::build(&mut state, &PARAMS, &ops).unwrap();
     assert!(witness.circuit.check().is_ok());
-    witness.circuit.deposits[1].deposit.amount = u128::MAX;
-    assert_eq!(unsatisfied_at(&witness.circuit), "deposit 1");
+    witness.circuit.deposits[1].amount = u128::MAX;
+    assert_eq!(unsatisfied_at(&witness.circuit), "priority 1");
 }
 
 #[test]
@@ -361,7 +385,7 @@ fn constraints(
 fn constraints_per_operation() {
     let depth = (8, 4);
     let base = constraints(1, 1, 1, depth);
-    let per_deposit = constraints(2, 1, 1, depth) - base;
+    let per_deposit = constraints(2, 1, 1, depth) - base; // a priority slot: deposit or full exit
     let per_transfer = constraints(1, 2, 1, depth) - base;
     let per_withdrawal = constraints(1, 1, 2, depth) - base;
     eprintln!(

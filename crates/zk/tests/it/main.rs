@@ -11,3 +11,4 @@ mod hasher;
 mod node;
 mod poseidon;
 mod poseidon_sol;
+mod soundness;

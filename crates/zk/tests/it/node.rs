@@ -131,6 +131,8 @@ async fn rig(l1: TestL1, committee: Vec<DacClient>, threshold: usize) -> Rig {
             committee: members,
             threshold: threshold as u8,
             priority_deadline: DEADLINE,
+            priority_interval: 1,
+            token_governor: operator.address(),
         },
     )
     .await
@@ -331,7 +333,24 @@ async fn deposit_transfer_withdraw(rig: &Rig) -> (u64, u64) {
 async fn zk_rollup_end_to_end(l1: TestL1) {
     let mut rig = rig(l1, Vec::new(), 0).await;
     let (alice, bob) = deposit_transfer_withdraw(&rig).await;
+
+    // A full exit (issue 10): Alice asks L1 for her whole ETH balance; the operator's next
+    // batch pays it out without her L2 signature.
+    let alice_l1 = dev_signer(1).unwrap().address();
+    let balance = rig.node().with_operator(|o| o.head().account(alice).unwrap().balances[&0]);
+    let request = ZkRollup::requestFullExitCall { token: 0 }.abi_encode();
+    rig.l1.sender(1).send_call(rig.contracts.rollup, request, U256::ZERO).await.expect("queued");
+    wait_for("the full exit paid out", || async {
+        let pending =
+            rig.reader.view(ZkRollup::pendingCall { owner: alice_l1, token: 0 }).await.unwrap();
+        (pending == U256::from(balance)).then_some(())
+    })
+    .await;
+    let claim = ZkRollup::claimCall { owner: alice_l1, token: 0 }.abi_encode();
+    rig.l1.sender(3).send_call(rig.contracts.rollup, claim, U256::ZERO).await.expect("claim");
+    rig.all_verified().await;
     let head = rig.node().with_operator(|o| o.head().clone());
+    assert!(!head.account(alice).unwrap().balances.contains_key(&0), "Alice's ETH left");
     rig.stop().await;
 
     // The state rebuilt from L1 data alone is the operator's, root and balances.
@@ -356,6 +375,24 @@ async fn zk_rollup_end_to_end(l1: TestL1) {
         proof_words(&proof),
         ZkRollup::submitBatchCall::abi_decode(&submit_batch_call(&witness, &proof)).unwrap().proof
     );
+    // The padding theft (issue 10), end to end: the operator cannot prove a disabled slot that
+    // moves Bob's balance to its account 0 (the prover refuses the witness), and L1 refuses its
+    // record (a transfer's fields with op byte 0) even beside a valid proof.
+    let (theft, record) = crate::soundness::padding_theft(&BATCH_PARAMS, &state, bob);
+    let err = groth16::prove_with(
+        &batch_keys().pk,
+        batch_matrices(),
+        theft,
+        &mut StdRng::seed_from_u64(3),
+    )
+    .unwrap_err();
+    assert!(matches!(err, groth16::Groth16Error::Unsatisfied { .. }), "{err}");
+    let mut stolen =
+        ZkRollup::submitBatchCall::abi_decode(&submit_batch_call(&witness, &proof)).unwrap();
+    stolen.transfers = Bytes::copy_from_slice(&record);
+    let reverted = revert_of(&rig.operator, rollup, stolen.abi_encode()).await;
+    assert!(reverted.contains("NonZeroTransferPadding"), "{reverted}");
+
     // The empty batch itself verifies (nothing is queued): the proof is good.
     rig.operator
         .send_call(rollup, submit_batch_call(&witness, &proof), U256::ZERO)

@@ -22,7 +22,13 @@ fn main() {
     let mut ledger = Ledger::<KeccakHasher>::new(LedgerConfig::new(signers[0].address())).unwrap();
     let mut queue = 0;
     let mut fund = |ledger: &mut Ledger, to: Address| {
-        let deposit = Deposit { queue_index: queue, to, token: 0, amount: U256::from(u64::MAX) , ..Default::default() };
+        let deposit = Deposit {
+            queue_index: queue,
+            to,
+            token: 0,
+            amount: U256::from(u64::MAX),
+            ..Default::default()
+        };
         queue += 1;
         ledger.apply_deposit(&deposit).unwrap();
     };

@@ -367,11 +367,8 @@ impl Derivation {
     pub fn apply_batch(&mut self, batch: &L1Batch) -> Result<BatchReport> {
         self.check_follows(batch)?;
         let consumed = batch.deposit_count();
-        let ops: Vec<PriorityOp> = self
-            .pending_deposits
-            .drain(..consumed as usize)
-            .map(|deposit| deposit.op())
-            .collect();
+        let ops: Vec<PriorityOp> =
+            self.pending_deposits.drain(..consumed as usize).map(|deposit| deposit.op()).collect();
         let input = BatchInput {
             index: batch.index,
             data: &batch.data,
@@ -1577,7 +1574,13 @@ mod tests {
         let mut h = Harness::new();
         let alice = key(1);
         // Token 300 does not fit a balance tree of depth 8.
-        let refused = Deposit { queue_index: 0, to: alice.address(), token: 300, amount: eth(1) , ..Default::default() };
+        let refused = Deposit {
+            queue_index: 0,
+            to: alice.address(),
+            token: 300,
+            amount: eth(1),
+            ..Default::default()
+        };
         let fine = deposit(1, alice.address(), eth(1));
         h.derivation.add_deposits([refused.clone(), fine.clone()]).unwrap();
         h.l1_deposits = 2;

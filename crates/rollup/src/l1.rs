@@ -419,7 +419,10 @@ mod tests {
         let deposits = reader.deposits_in(start..=end).await.unwrap();
         let depositor = l1.depositor.address();
         assert_eq!(
-            deposits.iter().map(|d| (d.queue_index, d.kind, d.from, d.to, d.amount)).collect::<Vec<_>>(),
+            deposits
+                .iter()
+                .map(|d| (d.queue_index, d.kind, d.from, d.to, d.amount))
+                .collect::<Vec<_>>(),
             vec![
                 (0, 0, depositor, alice, U256::from(1_000u64)),
                 (1, 0, depositor, bob, U256::from(2_000u64)),

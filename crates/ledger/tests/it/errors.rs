@@ -308,7 +308,13 @@ fn full_withdrawal_tree_is_refused() {
 #[test]
 fn deposits_must_follow_the_queue() {
     let mut ledger = funded();
-    let d = Deposit { queue_index: 5, to: addr(1), token: 0, amount: U256::from(1u64) , ..Default::default() };
+    let d = Deposit {
+        queue_index: 5,
+        to: addr(1),
+        token: 0,
+        amount: U256::from(1u64),
+        ..Default::default()
+    };
     let msg =
         refused(&mut ledger, LedgerError::DepositOutOfOrder { queue_index: 5, expected: 2 }, |l| {
             l.apply_deposit(&d).map(drop)
@@ -322,7 +328,13 @@ fn deposits_must_follow_the_queue() {
     );
 
     // A deposit of a token that does not fit in a balance tree is refused, then skipped.
-    let d = Deposit { queue_index: 2, to: addr(1), token: 256, amount: U256::from(1u64) , ..Default::default() };
+    let d = Deposit {
+        queue_index: 2,
+        to: addr(1),
+        token: 256,
+        amount: U256::from(1u64),
+        ..Default::default()
+    };
     let msg = refused(
         &mut ledger,
         LedgerError::TokenOutOfRange { token: 256, token_depth: 8, max: 255 },

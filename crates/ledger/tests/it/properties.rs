@@ -40,7 +40,7 @@ fn workload(seed: u64, steps: usize) -> Vec<Step> {
                 let to = recipient(&mut rng);
                 let token = rng.below(2) as u32;
                 let amount = U256::from(rng.below(1_000_000));
-                let d = Deposit { queue_index: queue, to, token, amount , ..Default::default() };
+                let d = Deposit { queue_index: queue, to, token, amount, ..Default::default() };
                 reference.apply_deposit(&d).unwrap();
                 out.push(Step::Deposit(d));
                 queue += 1;

@@ -59,7 +59,8 @@ struct ChildSpec {
 
 impl ChildSpec {
     fn deployment(&self) -> Deployment {
-        let contracts = RollupContracts { bridge: self.bridge, rollup: self.rollup, executor: self.executor };
+        let contracts =
+            RollupContracts { bridge: self.bridge, rollup: self.rollup, executor: self.executor };
         Deployment::new(contracts, &options(self.max_txs, self.max_age_ms), self.start_block)
     }
 }
@@ -436,10 +437,8 @@ async fn batch_appended_just_before_a_crash_is_not_posted_again() {
 
     // The batcher appended the new block on L1, then died before recording it.
     let (new_deposit_count, data, _) = next_batch(&sequencer).await;
-    let call = Rollup::appendBatchCall {
-        newQueueCount: U256::from(new_deposit_count),
-        data: data.into(),
-    };
+    let call =
+        Rollup::appendBatchCall { newQueueCount: U256::from(new_deposit_count), data: data.into() };
     l1.sender_for(batcher_key()).send_and_check(call_req(rollup, call)).await.unwrap();
     sequencer.shutdown().await;
 
@@ -468,10 +467,8 @@ async fn output_proposed_just_before_a_crash_is_not_proposed_again() {
     // The batcher appended the new block and recorded it; the proposer's output was mined,
     // then the node died before recording the proposal.
     let (new_deposit_count, data, mut record) = next_batch(&sequencer).await;
-    let call = Rollup::appendBatchCall {
-        newQueueCount: U256::from(new_deposit_count),
-        data: data.into(),
-    };
+    let call =
+        Rollup::appendBatchCall { newQueueCount: U256::from(new_deposit_count), data: data.into() };
     let receipt =
         l1.sender_for(batcher_key()).send_and_check(call_req(rollup, call)).await.unwrap();
     record.l1_tx = receipt.transaction_hash;

@@ -292,7 +292,11 @@ pub(crate) async fn deploy_rollup(l1: &TestL1, options: DeployOptions) -> Deploy
         challenge_window: options.challenge_window,
         inclusion_deadline: options.inclusion_deadline,
         token_governor: l1.sender(0).address(),
-        ..DeployParams::devnet(batcher_key().address(), LedgerConfig::new(fee_account()), L2_CHAIN_ID)
+        ..DeployParams::devnet(
+            batcher_key().address(),
+            LedgerConfig::new(fee_account()),
+            L2_CHAIN_ID,
+        )
     };
     let contracts = deploy(&l1.sender(0), &params).await.unwrap();
     Deployment::new(contracts, &options, start_block)

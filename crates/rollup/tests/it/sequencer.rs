@@ -47,7 +47,8 @@ async fn fund(sequencer: &Sequencer, who: Address, amount: u64, index: u64) {
             to: who,
             token: 0,
             amount: U256::from(amount),
-         ..Default::default() }])
+            ..Default::default()
+        }])
         .await
         .unwrap();
     for _ in 0..200 {

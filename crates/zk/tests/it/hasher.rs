@@ -50,8 +50,20 @@ fn a_poseidon_ledger_runs_and_its_proofs_verify() {
     let domain = SigningDomain::new(901, Address::repeat_byte(0x42));
 
     let deposits = [
-        Deposit { queue_index: 0, to: alice.address(), token: 0, amount: U256::from(1000u64), ..Default::default() },
-        Deposit { queue_index: 1, to: bob.address(), token: 3, amount: U256::from(50u64), ..Default::default() },
+        Deposit {
+            queue_index: 0,
+            to: alice.address(),
+            token: 0,
+            amount: U256::from(1000u64),
+            ..Default::default()
+        },
+        Deposit {
+            queue_index: 1,
+            to: bob.address(),
+            token: 3,
+            amount: U256::from(50u64),
+            ..Default::default()
+        },
     ];
     for deposit in &deposits {
         ledger.apply_deposit(deposit).unwrap();

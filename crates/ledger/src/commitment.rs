@@ -6,7 +6,7 @@ use ply_core::{B256, keccak256};
 
 alloy::sol! {
     /// Everything the state commits to, in the order of `stateCommitment`.
-    #[derive(Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
     struct StateCommitment {
         /// The root of the state tree (accounts).
         bytes32 stateRoot;

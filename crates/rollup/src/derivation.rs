@@ -132,6 +132,8 @@ pub struct BatchReport {
     pub skipped_txs: Vec<SkippedTx>,
     /// The batch's output: state root, withdrawal root and withdrawals.
     pub output: BatchOutput,
+    /// What the output's state commitment commits to (`output.state_root` is its hash).
+    pub state: ply_ledger::StateCommitment,
 }
 
 impl BatchReport {
@@ -399,6 +401,7 @@ impl Derivation {
                 withdrawal_root: B256::ZERO,
                 withdrawals: Vec::new(),
             },
+            state: Default::default(),
         };
         let steps = trace_length(ops.len() as u64, batch.data.len() as u64);
         let mut step = 0;
@@ -431,9 +434,9 @@ impl Derivation {
         outcome?;
         // An output commits to the whole state (docs/rollup.md, "The state commitment"), not
         // only to the accounts' root.
-        let commitment = self.ledger.commitment().hash();
+        report.state = self.ledger.commitment();
         report.output = self.ledger.finish_batch();
-        report.output.state_root = commitment;
+        report.output.state_root = report.state.hash();
         self.reports.insert(batch.index, report.clone());
         Ok(report)
     }
@@ -1216,8 +1219,14 @@ mod tests {
         ledger.apply(&VerifiedTx::assume_verified(tx)).unwrap();
     }
 
+    /// The report's output is the reference ledger's (the reference does not track block
+    /// timestamps: the commitment's `lastTimestamp` is the derivation's own).
     fn assert_same_output(report: &BatchReport, reference: &mut Ledger<KeccakHasher>) {
-        let expected = reference.finish_batch();
+        let mut state = reference.commitment();
+        state.lastTimestamp = report.state.lastTimestamp;
+        assert_eq!(report.state, state);
+        let mut expected = reference.finish_batch();
+        expected.state_root = state.hash();
         assert_eq!(report.output, expected);
     }
 
@@ -1442,14 +1451,15 @@ mod tests {
         );
         assert_same_output(&report, &mut h.reference);
 
-        // Against the last block header read by any earlier batch (60, read before the
-        // malformed block of the batch before).
+        // Against the last block header of an earlier batch: 50, since the step that found
+        // the malformation undid the empty block (60) it had read before (as L1's executor
+        // does).
         let report = h.apply(&Batch {
-            blocks: vec![BatchBlock { timestamp: 59, deposits: 0, txs: vec![tx.clone()] }],
+            blocks: vec![BatchBlock { timestamp: 49, deposits: 0, txs: vec![tx.clone()] }],
         });
         assert_eq!(
             report.malformed,
-            Some(BatchError::TimestampDecreases { block: 0, timestamp: 59, previous: 60 })
+            Some(BatchError::TimestampDecreases { block: 0, timestamp: 49, previous: 50 })
         );
         assert_same_output(&report, &mut h.reference);
         // A block claiming more operations than the batch has left is malformed too.
@@ -1798,7 +1808,10 @@ mod tests {
         let mut reference = Ledger::<KeccakHasher>::new(l1.config.ledger.clone()).unwrap();
         reference.apply_deposit(&deposit(0, alice.address(), eth(2))).unwrap();
         apply_reference(&mut reference, reference_tx);
-        let expected = reference.finish_batch();
+        reference.begin_block(10).unwrap();
+        let state = reference.commitment().hash();
+        let mut expected = reference.finish_batch();
+        expected.state_root = state;
 
         let appended = l1.append_batch(1, batch::encode(&batch).unwrap()).await;
         l1.propose(0, expected.state_root, expected.withdrawal_root).await;
@@ -1808,7 +1821,9 @@ mod tests {
         let bad = l1.propose(1, made_up.state_root, made_up.withdrawal_root).await;
 
         let events = drain(&mut node, &mut events).await;
-        let malformed_output = reference.finish_batch();
+        let state = reference.commitment().hash();
+        let mut malformed_output = reference.finish_batch();
+        malformed_output.state_root = state;
         assert_eq!(
             events,
             vec![

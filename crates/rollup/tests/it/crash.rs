@@ -198,7 +198,7 @@ async fn wait_settled(sequencer: &Sequencer, deriver: &Deriver) -> Vec<PostedBat
         (agreed == indices).then_some(())
     })
     .await;
-    let root = sequencer.query(|state, _| state.ledger().root()).await.unwrap();
+    let root = sequencer.query(|state, _| state.ledger().commitment().hash()).await.unwrap();
     let core = deriver.core.lock().unwrap();
     for batch in &batches {
         let derived = core.output(batch.index).expect("derived");
@@ -206,7 +206,7 @@ async fn wait_settled(sequencer: &Sequencer, deriver: &Deriver) -> Vec<PostedBat
         assert_eq!(derived.withdrawal_root, batch.withdrawal_root, "batch {}", batch.index);
     }
     assert_eq!(batches.last().unwrap().state_root, root, "the last output is the current state");
-    assert_eq!(core.ledger().root(), root);
+    assert_eq!(core.ledger().commitment().hash(), root);
     drop(core);
     batches
 }
@@ -372,7 +372,7 @@ async fn next_batch(sequencer: &Sequencer) -> (u64, Vec<u8>, PostedBatch) {
         last_block: blocks.last().unwrap().number,
         new_deposit_count,
         l1_tx: B256::ZERO,
-        state_root: blocks.last().unwrap().state_root,
+        state_root: blocks.last().unwrap().state_commitment,
         withdrawal_root: WithdrawalTree::new(&withdrawals).unwrap().root(),
         withdrawals,
         proposed: false,

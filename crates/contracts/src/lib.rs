@@ -221,8 +221,7 @@ pub mod bindings {
 
 pub use bindings::{
     BatchVerifier, Bridge, MessageInbox, PoseidonT5, PoseidonT6, Rollup, StepExecutor, TestToken,
-    TokenRegistry,
-    ToyVerifier, ZkRollup,
+    TokenRegistry, ToyVerifier, ZkRollup,
 };
 
 /// Every contract under `contracts/src` that has a checked-in artifact.

@@ -6,7 +6,8 @@
 
 use crate::harness::{
     DeployOptions, Deployment, TestL1, append_batch_call, batcher_key, bond, call_req,
-    deploy_rollup, ether, fee_account, fresh_signer, proposer_key, send_value, transfer,
+    deploy_rollup, ether, fee_account, fresh_signer, milli, proposer_key, send_value, transfer,
+    withdrawal,
 };
 use alloy::{
     primitives::{Address, B256, Bytes, U256},
@@ -24,7 +25,7 @@ use ply_rollup::{
         player::{Claims, Move, Player, PlayerConfig, honest_claims},
     },
 };
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 const GAME_ACTIVE: u8 = 1;
 const GAME_CHALLENGER_WON: u8 = 2;
@@ -271,4 +272,175 @@ async fn anvil_a_proposer_applying_a_bad_signature_loses() {
 #[tokio::test]
 async fn embedded_a_challenger_of_a_correct_output_loses_on_time() {
     a_challenger_of_a_correct_output_loses(TestL1::embedded()).await;
+}
+
+/// A batch with a step of every kind: a deposit and a forced withdrawal from the queue, a
+/// transfer creating an account, a withdrawal, a malformed tail, a deposit drained after it,
+/// and the end.
+async fn rollup_with_every_kind_of_step(l1: &TestL1) -> Deployment {
+    let deployment =
+        deploy_rollup(l1, DeployOptions { challenge_window: 30, ..DeployOptions::default() }).await;
+    let (bridge, config) = (deployment.contracts.bridge, &deployment.config);
+    // Alice is dev account 3: her L1 key owns her L2 account, so she can force a withdrawal.
+    let alice = ply_core::dev::dev_signer(3).unwrap();
+    let (bob, carol) = (fresh_signer(0xb0).address(), fresh_signer(0xc0).address());
+    let alice_l1 = l1.sender(3);
+    send_value(&alice_l1, bridge, Bridge::depositETHCall { to: alice.address() }, ether(5)).await;
+    let force = Bridge::forceWithdrawalCall { to: alice.address(), token: 0, amount: ether(1) };
+    alice_l1.send_and_check(call_req(bridge, force)).await.unwrap();
+    send_value(&alice_l1, bridge, Bridge::depositETHCall { to: carol }, ether(2)).await;
+
+    let pay = transfer(&alice, bob, 0, ether(1), milli(1), 0, config);
+    let out = withdrawal(&alice, alice.address(), 0, milli(500), milli(1), 1, config);
+    let compact = |tx: &ply_ledger::SignedTx| to_compact(&tx.signature).unwrap();
+    let mut data = batch::encode(&Batch {
+        blocks: vec![
+            BatchBlock {
+                timestamp: 5,
+                deposits: 2,
+                txs: vec![
+                    BatchTx::Transfer {
+                        token: 0,
+                        from: 1,
+                        to: Recipient::New(bob),
+                        amount: ether(1),
+                        fee: milli(1),
+                        signature: compact(&pay),
+                    },
+                    BatchTx::Withdrawal {
+                        token: 0,
+                        from: 1,
+                        to: alice.address(),
+                        amount: milli(500),
+                        fee: milli(1),
+                        signature: compact(&out),
+                    },
+                ],
+            },
+            // A second block whose header is cut short below: the batch is malformed there.
+            BatchBlock { timestamp: 6, deposits: 0, txs: vec![] },
+        ],
+    })
+    .unwrap();
+    data.truncate(data.len() - 3);
+    l1.sender_for(batcher_key())
+        .send_and_check(call_req(deployment.contracts.rollup, append_batch_call(3, data)))
+        .await
+        .unwrap();
+    deployment
+}
+
+/// Wherever a dishonest proposer's trace first departs from the truth (at every step of a
+/// batch with every kind of step, the end included), the bisection lands on that step, the
+/// L1 executes it and the challenger wins; the disproven output is proposed again by the liar,
+/// departing elsewhere, and loses again.
+#[tokio::test]
+async fn a_lie_starting_at_any_step_loses() {
+    let l1 = TestL1::embedded();
+    let deployment = rollup_with_every_kind_of_step(&l1).await;
+    let rollup = deployment.contracts.rollup;
+    let mut challenger =
+        player(&l1, &deployment, ply_core::dev::dev_signer(6).unwrap(), true, honest_claims());
+    challenger.tick().await.unwrap();
+    let honest = challenger.derivation().trace(0).unwrap().expect("batch 0 derived");
+    let report = challenger.derivation().report(0).unwrap().clone();
+    assert!(report.malformed.is_some(), "{report:?}");
+    assert_eq!((report.applied_txs, report.skipped_deposits.len()), (2, 0));
+    let steps = honest.trace.steps();
+
+    // The lie: the honest hashes before step `from`, made-up ones from there on, ending in
+    // the output root of a made-up state commitment.
+    let from = Arc::new(Mutex::new(1u64));
+    let wrong_commitment = B256::repeat_byte(0x0b);
+    let withdrawal_root = report.roots().withdrawal_root;
+    let lie_root = ply_rollup::fraud::output_root(wrong_commitment, withdrawal_root);
+    let claims: Claims = {
+        let from = from.clone();
+        Arc::new(move |trace: &BatchTrace, step: u64| {
+            let from = *from.lock().unwrap();
+            let honest = trace.trace.hash(step).unwrap();
+            if step < from {
+                honest
+            } else if step == trace.trace.steps() {
+                lie_root
+            } else {
+                alloy::primitives::keccak256([honest.as_slice(), &from.to_be_bytes()].concat())
+            }
+        })
+    };
+    let mut liar = player(&l1, &deployment, proposer_key(), false, claims);
+    for (round, start) in (1..=steps).enumerate() {
+        *from.lock().unwrap() = start;
+        let propose = Rollup::proposeOutputCall {
+            batchIndex: U256::ZERO,
+            stateCommitment: wrong_commitment,
+            withdrawalRoot: withdrawal_root,
+        };
+        send_value(&l1.sender_for(proposer_key()), rollup, propose, bond()).await;
+        let game = U256::from(round);
+        let mut stepped = None;
+        for _ in 0..60 {
+            liar.tick().await.unwrap();
+            for m in challenger.tick().await.unwrap() {
+                if let Move::Stepped { step, .. } = m {
+                    stepped = Some(step);
+                }
+            }
+            if view(&l1, rollup, Rollup::gameCall { gameId: game }).await.status != GAME_ACTIVE {
+                break;
+            }
+        }
+        let state = view(&l1, rollup, Rollup::gameCall { gameId: game }).await;
+        assert_eq!(state.status, GAME_CHALLENGER_WON, "lie from step {start}");
+        assert_eq!(stepped, Some(start - 1), "lie from step {start}: the leaf is where it starts");
+        let outputs: U256 = view(&l1, rollup, Rollup::outputCountCall {}).await;
+        assert_eq!(outputs, U256::ZERO, "lie from step {start}: the output is removed");
+    }
+    // Half of every slashed bond is locked for good.
+    let locked: U256 = view(&l1, rollup, Rollup::lockedBondsCall {}).await;
+    assert_eq!(locked, U256::from(steps) * (bond() - bond() / U256::from(2)));
+}
+
+/// A proposer that skips a valid transaction (its derivation refuses every signature) loses
+/// at that transaction's step.
+#[tokio::test]
+async fn a_proposer_skipping_a_valid_transaction_loses() {
+    struct RejectAll;
+    impl TxVerifier for RejectAll {
+        fn verify(&mut self, tx: Tx, _: &[u8; 64]) -> Result<VerifiedTx, LedgerError> {
+            Err(LedgerError::UnknownAccount { address: tx.sender() })
+        }
+    }
+    let l1 = TestL1::embedded();
+    let (deployment, _) = rollup_with_a_batch(&l1).await;
+    let rollup = deployment.contracts.rollup;
+    let mut challenger =
+        player(&l1, &deployment, ply_core::dev::dev_signer(6).unwrap(), true, honest_claims());
+    challenger.tick().await.unwrap();
+    let honest = challenger.derivation().trace(0).unwrap().unwrap();
+    let lie = Arc::new(
+        Trace::build(
+            Ledger::new(LedgerConfig::new(fee_account())).unwrap(),
+            &honest.input(),
+            &mut RejectAll,
+        )
+        .unwrap(),
+    );
+    let end = lie.end().clone().state();
+    let claims: Claims = {
+        let lie = lie.clone();
+        Arc::new(move |_: &BatchTrace, step: u64| lie.hash(step).unwrap())
+    };
+    let mut liar = player(&l1, &deployment, proposer_key(), false, claims);
+    let propose = Rollup::proposeOutputCall {
+        batchIndex: U256::ZERO,
+        stateCommitment: ply_rollup::fraud::state_commitment(&end),
+        withdrawalRoot: end.withdrawalRoot,
+    };
+    send_value(&l1.sender_for(proposer_key()), rollup, propose, bond()).await;
+    let moves = play_out(&l1, rollup, &mut liar, &mut challenger).await;
+    // The valid transfer is step 1 (the deposit is step 0).
+    assert!(moves.contains(&Move::Stepped { game: 0, step: 1 }), "{moves:?}");
+    let game = view(&l1, rollup, Rollup::gameCall { gameId: U256::ZERO }).await;
+    assert_eq!(game.status, GAME_CHALLENGER_WON);
 }

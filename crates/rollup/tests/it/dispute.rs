@@ -444,3 +444,48 @@ async fn a_proposer_skipping_a_valid_transaction_loses() {
     let game = view(&l1, rollup, Rollup::gameCall { gameId: U256::ZERO }).await;
     assert_eq!(game.status, GAME_CHALLENGER_WON);
 }
+
+/// Both players restart in the middle of a game (a crash: nothing but L1 survives) and carry
+/// on from where L1 has the game; the liar still loses.
+#[tokio::test]
+async fn players_restarted_mid_game_pick_it_up_from_l1() {
+    let l1 = TestL1::embedded();
+    let (deployment, _) = rollup_with_a_batch(&l1).await;
+    let rollup = deployment.contracts.rollup;
+    let challenger_key = ply_core::dev::dev_signer(6).unwrap();
+    let mut challenger = player(&l1, &deployment, challenger_key.clone(), true, honest_claims());
+    challenger.tick().await.unwrap();
+    let honest = challenger.derivation().trace(0).unwrap().unwrap();
+    let lie = Arc::new(lying_trace(&honest));
+    let end = lie.end().clone().state();
+    let claims: Claims = {
+        let lie = lie.clone();
+        Arc::new(move |_: &BatchTrace, step: u64| lie.hash(step).unwrap())
+    };
+    let mut liar = player(&l1, &deployment, proposer_key(), false, claims.clone());
+    let propose = Rollup::proposeOutputCall {
+        batchIndex: U256::ZERO,
+        stateCommitment: ply_rollup::fraud::state_commitment(&end),
+        withdrawalRoot: end.withdrawalRoot,
+    };
+    send_value(&l1.sender_for(proposer_key()), rollup, propose, bond()).await;
+
+    // Challenge, one bisection, one response; then both crash.
+    challenger.tick().await.unwrap();
+    liar.tick().await.unwrap();
+    let moves = challenger.tick().await.unwrap();
+    assert!(matches!(moves[..], [Move::Responded { game: 0, .. }]), "{moves:?}");
+    drop((challenger, liar));
+
+    let mut challenger = player(&l1, &deployment, challenger_key, true, honest_claims());
+    let mut liar = player(&l1, &deployment, proposer_key(), false, claims);
+    let moves = play_out(&l1, rollup, &mut liar, &mut challenger).await;
+    assert!(
+        !moves.iter().any(|m| matches!(m, Move::Challenged { .. })),
+        "no second game: {moves:?}"
+    );
+    let game = view(&l1, rollup, Rollup::gameCall { gameId: U256::ZERO }).await;
+    assert_eq!(game.status, GAME_CHALLENGER_WON);
+    let games: U256 = view(&l1, rollup, Rollup::gameCountCall {}).await;
+    assert_eq!(games, U256::from(1));
+}

@@ -1,16 +1,26 @@
 //! `ply devnet`: the L1 (embedded, or any node with `--l1 URL`), ply's contracts deployed on it,
 //! and the optimistic rollup's nodes (sequencer with its API, batcher, proposer, deposit
-//! watcher, derivation node), until Ctrl-C.
+//! watcher, derivation node, a challenger and the proposer's defence in dispute games), until
+//! Ctrl-C.
 
-use alloy::primitives::{Address, U256};
+use alloy::{
+    consensus::{SignableTransaction, TxEnvelope},
+    eips::{BlockId, BlockNumberOrTag, Decodable2718, Encodable2718},
+    network::TxSignerSync,
+    primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
+    rpc::types::{Filter, Header, Log, Transaction, TransactionReceipt, TransactionRequest},
+    signers::local::PrivateKeySigner,
+    sol_types::SolCall,
+};
 use clap::Args;
 use eyre::WrapErr;
-use ply_contracts::{Bridge, TestToken};
-use ply_l1::client::{DynL1Client, EmbeddedClient, RpcClient, TxSender};
+use ply_contracts::{Bridge, Rollup, TestToken};
+use ply_l1::client::{DynL1Client, EmbeddedClient, Fees, L1Client, RpcClient, TxSender};
 use ply_ledger::LedgerConfig;
 use ply_rollup::{
     BatchLimits, RollupConfig,
-    derivation::{DerivationEvent, DerivationNode},
+    derivation::{BatchTrace, DerivationEvent, DerivationNode},
+    fraud::player::{Claims, run_player},
     node::{DeployParams, NodeKeys, RollupContracts, RollupNode, ServiceConfig},
 };
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -38,6 +48,11 @@ pub(crate) struct DevnetArgs {
     /// setup of the batch circuit, cached afterwards).
     #[arg(long)]
     no_zk: bool,
+    /// Make the devnet's proposer post a wrong output for the first batch with a transaction
+    /// (and defend it with a trace that goes wrong halfway), so that the devnet's challenger
+    /// disputes it and wins: watch it with `ply rollup dispute status`.
+    #[arg(long)]
+    lying_proposer: bool,
     /// Where the zk families' development keys are cached.
     #[arg(long)]
     zk_keys: Option<std::path::PathBuf>,
@@ -64,6 +79,158 @@ pub(crate) const ROLLUP_CHAIN_ID: u64 = 901;
 const BATCHER_ACCOUNT: usize = 8;
 /// Dev account that proposes outputs.
 const PROPOSER_ACCOUNT: usize = 9;
+
+/// The devnet's challenger: a key of its own (no dev account's), funded by the deployer.
+fn challenger_key() -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&keccak256("ply devnet challenger")).expect("a valid key")
+}
+
+/// ETH the deployer gives the challenger for bonds and gas.
+const CHALLENGER_FUNDS: u64 = 10;
+
+/// `--lying-proposer`: the L1 as the devnet's rollup node sees it, except that the proposer's
+/// output for the first batch with a transaction is re-signed (same key, same nonce) with a
+/// wrong state commitment. The batcher's sender waits for the honest transaction's hash, so
+/// receipts are looked up under the lie's hash.
+#[derive(Debug)]
+struct LyingProposer {
+    inner: DynL1Client,
+    proposer: PrivateKeySigner,
+    rollup: Address,
+    /// The batch lied about, once the batcher appended one with a transaction.
+    target: Arc<std::sync::OnceLock<u64>>,
+    /// Set once the lie is sent: the honest transaction's hash and the lie's.
+    replaced: std::sync::OnceLock<(B256, B256)>,
+}
+
+impl LyingProposer {
+    fn swapped(&self, hash: B256) -> B256 {
+        match self.replaced.get() {
+            Some((honest, lie)) if *honest == hash => *lie,
+            _ => hash,
+        }
+    }
+
+    /// The transaction to send instead of `raw` (`None`: send `raw`).
+    async fn rewrite(&self, raw: &Bytes) -> eyre::Result<Option<Bytes>> {
+        let Ok(TxEnvelope::Eip1559(signed)) = TxEnvelope::decode_2718(&mut raw.as_ref()) else {
+            return Ok(None);
+        };
+        if signed.tx().to != TxKind::Call(self.rollup) || self.replaced.get().is_some() {
+            return Ok(None);
+        }
+        let input = &signed.tx().input;
+        if let Ok(append) = Rollup::appendBatchCall::abi_decode(input) {
+            let has_tx =
+                ply_rollup::batch::decode(&append.data)?.blocks.iter().any(|b| !b.txs.is_empty());
+            if has_tx && self.target.get().is_none() {
+                let req = TransactionRequest::default()
+                    .to(self.rollup)
+                    .input(Bytes::from(Rollup::batchCountCall {}.abi_encode()).into());
+                let out = self.inner.call(&req, alloy::eips::BlockId::latest()).await?;
+                let index = Rollup::batchCountCall::abi_decode_returns(&out)?.to::<u64>();
+                self.target.set(index).ok();
+            }
+            return Ok(None);
+        }
+        let Ok(mut propose) = Rollup::proposeOutputCall::abi_decode(input) else {
+            return Ok(None);
+        };
+        if Some(propose.batchIndex.to::<u64>()) != self.target.get().copied() {
+            return Ok(None);
+        }
+        propose.stateCommitment = keccak256(propose.stateCommitment);
+        let mut tx = signed.tx().clone();
+        tx.input = propose.abi_encode().into();
+        let signature = self.proposer.sign_transaction_sync(&mut tx)?;
+        let lie = TxEnvelope::from(tx.into_signed(signature));
+        self.replaced.set((*signed.hash(), *lie.tx_hash())).ok();
+        tracing::warn!(batch = %propose.batchIndex, "--lying-proposer: proposing a WRONG output");
+        Ok(Some(lie.encoded_2718().into()))
+    }
+}
+
+// jsonrpsee re-exports async-trait, which `L1Client` is written with.
+#[jsonrpsee::core::async_trait]
+impl L1Client for LyingProposer {
+    async fn chain_id(&self) -> ply_l1::Result<u64> {
+        self.inner.chain_id().await
+    }
+    async fn block_number(&self) -> ply_l1::Result<u64> {
+        self.inner.block_number().await
+    }
+    async fn header(&self, block: BlockNumberOrTag) -> ply_l1::Result<Option<Header>> {
+        self.inner.header(block).await
+    }
+    async fn balance(&self, address: Address, block: BlockId) -> ply_l1::Result<U256> {
+        self.inner.balance(address, block).await
+    }
+    async fn nonce(&self, address: Address, block: BlockId) -> ply_l1::Result<u64> {
+        self.inner.nonce(address, block).await
+    }
+    async fn code(&self, address: Address, block: BlockId) -> ply_l1::Result<Bytes> {
+        self.inner.code(address, block).await
+    }
+    async fn call(&self, req: &TransactionRequest, block: BlockId) -> ply_l1::Result<Bytes> {
+        self.inner.call(req, block).await
+    }
+    async fn estimate_gas(&self, req: &TransactionRequest) -> ply_l1::Result<u64> {
+        self.inner.estimate_gas(req).await
+    }
+    async fn fees(&self) -> ply_l1::Result<Fees> {
+        self.inner.fees().await
+    }
+    async fn send_raw_transaction(&self, raw: Bytes) -> ply_l1::Result<B256> {
+        match self.rewrite(&raw).await {
+            Ok(Some(lie)) => {
+                self.inner.send_raw_transaction(lie).await?;
+                let (honest, _) = self.replaced.get().expect("set with the lie");
+                Ok(*honest)
+            }
+            Ok(None) => self.inner.send_raw_transaction(raw).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "--lying-proposer could not read a transaction");
+                self.inner.send_raw_transaction(raw).await
+            }
+        }
+    }
+    async fn receipt(&self, hash: B256) -> ply_l1::Result<Option<TransactionReceipt>> {
+        self.inner.receipt(self.swapped(hash)).await
+    }
+    async fn transaction(&self, hash: B256) -> ply_l1::Result<Option<Transaction>> {
+        self.inner.transaction(self.swapped(hash)).await
+    }
+    async fn logs(&self, filter: &Filter) -> ply_l1::Result<Vec<Log>> {
+        self.inner.logs(filter).await
+    }
+    async fn mine(&self) -> ply_l1::Result<()> {
+        self.inner.mine().await
+    }
+    async fn increase_time(&self, seconds: u64) -> ply_l1::Result<()> {
+        self.inner.increase_time(seconds).await
+    }
+    async fn snapshot(&self) -> ply_l1::Result<U256> {
+        self.inner.snapshot().await
+    }
+    async fn revert(&self, id: U256) -> ply_l1::Result<bool> {
+        self.inner.revert(id).await
+    }
+}
+
+/// The lying proposer's claims in a game over batch `target`: its trace's hashes up to the
+/// middle, something else from there on (the output it proposed is wrong, so its trace must go
+/// wrong somewhere). Honest claims on every other batch.
+fn lying_claims(target: Arc<std::sync::OnceLock<u64>>) -> Claims {
+    Arc::new(move |trace: &BatchTrace, step: u64| {
+        let honest = trace.trace.hash(step).unwrap_or_default();
+        let lie_from = (trace.trace.steps() / 2).max(1);
+        if target.get() == Some(&trace.batch.index) && step >= lie_from {
+            keccak256(honest)
+        } else {
+            honest
+        }
+    })
+}
 
 /// What the devnet deployed on the L1.
 #[derive(Debug, serde::Serialize)]
@@ -113,7 +280,6 @@ pub(crate) async fn deploy(deployer: &TxSender, challenge_window: u64) -> eyre::
         );
         deployer.deploy(code.into()).await.wrap_err("deploying the test token")?
     };
-    use alloy::sol_types::SolCall;
     for address in ply_core::dev::dev_addresses() {
         let mint = TestToken::mintCall {
             to: address,
@@ -124,10 +290,17 @@ pub(crate) async fn deploy(deployer: &TxSender, challenge_window: u64) -> eyre::
     ply_rollup::node::call(
         deployer,
         rollup.bridge,
-        Bridge::registerTokenCall { l1Token: token }.abi_encode(),
+        Bridge::registerTokenCall { token }.abi_encode(),
     )
     .await?;
     Ok(Deployment { message_inbox, rollup, test_token: token })
+}
+
+/// Sends `ether` ETH from `from` to `to`.
+async fn fund(from: &TxSender, to: Address, ether: u64) -> eyre::Result<()> {
+    let value = U256::from(ether) * U256::from(ply_core::ETHER);
+    from.send_and_check(TransactionRequest::default().to(to).value(value)).await?;
+    Ok(())
 }
 
 pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
@@ -178,12 +351,43 @@ pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
         bond: U256::from(ply_core::ETHER / 10),
         poll: Duration::from_millis(200),
     };
+    let proposer = ply_core::dev::dev_signer(PROPOSER_ACCOUNT)?;
     let keys = NodeKeys {
         batcher: ply_core::dev::dev_signer(BATCHER_ACCOUNT)?,
-        proposer: ply_core::dev::dev_signer(PROPOSER_ACCOUNT)?,
+        proposer: proposer.clone(),
     };
+    let target = Arc::new(std::sync::OnceLock::new());
+    let node_l1: DynL1Client = if args.lying_proposer {
+        Arc::new(LyingProposer {
+            inner: client.clone(),
+            proposer: proposer.clone(),
+            rollup: deployment.rollup.rollup,
+            target: target.clone(),
+            replaced: Default::default(),
+        })
+    } else {
+        client.clone()
+    };
+    // The dispute game: the proposer defends its outputs; a challenger of its own disputes
+    // every wrong output.
+    let challenger = TxSender::new(client.clone(), challenger_key());
+    fund(&deployer, challenger.address(), CHALLENGER_FUNDS).await?;
+    let claims = args.lying_proposer.then(|| lying_claims(target));
+    let players =
+        [(TxSender::new(node_l1.clone(), proposer), false, claims), (challenger, true, None)];
+    for (sender, challenge, claims) in players {
+        let player = crate::rollup::player(
+            client.clone(),
+            Arc::new(sender),
+            config.clone(),
+            start_block,
+            challenge,
+            claims,
+        )?;
+        tokio::spawn(run_player(player, Duration::from_millis(200)));
+    }
     let node = RollupNode::start(
-        client.clone(),
+        node_l1,
         services,
         keys,
         &data_dir,
@@ -240,6 +444,18 @@ pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
     );
     println!("  MessageInbox   {}", deployment.message_inbox);
     print_accounts();
+    let challenger = challenger_key();
+    println!(
+        "challenger (disputes wrong outputs; the proposer, account {PROPOSER_ACCOUNT}, defends its own):\n  {}  0x{}",
+        challenger.address(),
+        alloy::hex::encode(challenger.to_bytes())
+    );
+    if args.lying_proposer {
+        println!(
+            "--lying-proposer: the output of the first batch with a transaction is wrong; watch \
+             the dispute with `ply rollup dispute status`"
+        );
+    }
     println!("try: ply rollup deposit 1.5 && ply rollup balance");
     tracing::info!("devnet running; Ctrl-C to stop");
     tokio::signal::ctrl_c().await?;

@@ -1,5 +1,6 @@
 //! `ply rollup ...`: the wallet side of the optimistic rollup (deposit, transfer, withdraw,
-//! claim, balance, status) and the rollup node for a devnet.
+//! claim, balance, status), a derivation node (`verify`), the dispute game's player
+//! (`challenger`) and its view (`dispute status`).
 
 use alloy::{
     primitives::{Address, B256, Bytes, U256, utils::parse_units},
@@ -113,6 +114,43 @@ enum RollupCommand {
         #[arg(long)]
         tx: Option<B256>,
     },
+    /// Play the dispute game with the signer's key until Ctrl-C: challenge every output that
+    /// disagrees with the derivation from L1, and defend the outputs this account proposed.
+    Challenger {
+        #[command(flatten)]
+        on: RollupOn,
+        /// Poll interval, milliseconds.
+        #[arg(long, default_value_t = 500)]
+        poll_ms: u64,
+    },
+    /// The dispute games.
+    Dispute {
+        #[command(subcommand)]
+        command: DisputeCommand,
+    },
+}
+
+/// Which Rollup contract a command reads.
+#[derive(Debug, Args)]
+struct RollupOn {
+    /// The Rollup contract on L1 (asked of the sequencer if omitted).
+    #[arg(long)]
+    rollup: Option<Address>,
+    /// The L1 block to start reading from (the deployment block).
+    #[arg(long, default_value_t = 0)]
+    start_block: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum DisputeCommand {
+    /// Every game, the outputs not final yet with their open games, and the locked bonds.
+    Status {
+        #[command(flatten)]
+        on: RollupOn,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Names the custom error of a reverted Bridge or Rollup call ("AlreadyClaimed { .. }") instead
@@ -175,34 +213,38 @@ impl Wallet {
         Ok(confirmation)
     }
 
+    /// The Rollup contract: `rollup`, or the sequencer's.
+    async fn rollup(&self, rollup: Option<Address>) -> eyre::Result<Address> {
+        match rollup {
+            Some(rollup) => Ok(rollup),
+            None => Ok(self.status().await?.rollup),
+        }
+    }
+
     async fn next_nonce(&self) -> eyre::Result<u64> {
         Ok(self.account(self.signer.address()).await?.map_or(0, |a| a.nonce))
     }
 }
 
-/// Reads a contract view that returns one word.
-async fn view_word(client: &DynL1Client, to: Address, data: Vec<u8>) -> eyre::Result<U256> {
-    let req = TransactionRequest::default().to(to).input(Bytes::from(data).into());
+/// Reads a view of the Rollup contract at `to`.
+async fn view<C: SolCall>(client: &DynL1Client, to: Address, call: C) -> eyre::Result<C::Return> {
+    let req = TransactionRequest::default().to(to).input(Bytes::from(call.abi_encode()).into());
     let out = client.call(&req, alloy::eips::BlockId::latest()).await?;
-    eyre::ensure!(out.len() == 32, "{to} is not a ply Rollup contract");
-    Ok(U256::from_be_slice(&out))
+    C::abi_decode_returns(&out)
+        .map_err(|e| eyre::eyre!("{to} is not a ply Rollup contract ({}: {e})", C::SIGNATURE))
 }
 
-/// `ply rollup verify`: the rollup's parameters come from the Rollup contract itself.
-async fn verify(
-    l1: DynL1Client,
+/// The rollup's parameters, read from the Rollup contract itself.
+async fn rollup_config(
+    l1: &DynL1Client,
     rollup: Address,
-    start_block: u64,
     confirmations: u64,
-) -> eyre::Result<()> {
+) -> eyre::Result<ply_rollup::RollupConfig> {
     use ply_contracts::Rollup;
-    use ply_rollup::derivation::{DerivationEvent, DerivationNode};
-    let word = |u: U256| Address::from_word(u.into());
-    let bridge = word(view_word(&l1, rollup, Rollup::bridgeCall {}.abi_encode()).await?);
-    let sequencer = word(view_word(&l1, rollup, Rollup::sequencerCall {}.abi_encode()).await?);
-    let l2_chain_id: u64 =
-        view_word(&l1, rollup, Rollup::l2ChainIdCall {}.abi_encode()).await?.to();
-    let config = ply_rollup::RollupConfig {
+    let bridge = view(l1, rollup, Rollup::bridgeCall {}).await?;
+    let sequencer = view(l1, rollup, Rollup::sequencerCall {}).await?;
+    let l2_chain_id = view(l1, rollup, Rollup::l2ChainIdCall {}).await?;
+    Ok(ply_rollup::RollupConfig {
         l2_chain_id,
         rollup,
         bridge,
@@ -212,7 +254,19 @@ async fn verify(
         max_block_txs: 1_000,
         l1_confirmations: confirmations,
         batch: Default::default(),
-    };
+    })
+}
+
+/// `ply rollup verify`: the rollup's parameters come from the Rollup contract itself.
+async fn verify(
+    l1: DynL1Client,
+    rollup: Address,
+    start_block: u64,
+    confirmations: u64,
+) -> eyre::Result<()> {
+    use ply_rollup::derivation::{DerivationEvent, DerivationNode};
+    let config = rollup_config(&l1, rollup, confirmations).await?;
+    let (bridge, l2_chain_id) = (config.bridge, config.l2_chain_id);
     let node = DerivationNode::new(l1, config, confirmations)?
         .with_start_block(start_block)
         .with_poll_interval(std::time::Duration::from_millis(500));
@@ -255,6 +309,20 @@ pub(crate) async fn run(args: RollupArgs) -> eyre::Result<()> {
     let wallet = Wallet::new(&args.wallet)?;
     let me = wallet.signer.address();
     match args.command {
+        RollupCommand::Challenger { on, poll_ms } => {
+            let config = rollup_config(&wallet.l1, wallet.rollup(on.rollup).await?, 0).await?;
+            let sender = Arc::new(TxSender::new(wallet.l1.clone(), wallet.signer.clone()));
+            println!("playing the dispute game on rollup {} as {me}", config.rollup);
+            let player = player(wallet.l1.clone(), sender, config, on.start_block, true, None)?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                r = ply_rollup::fraud::player::run_player(player, std::time::Duration::from_millis(poll_ms)) => r?,
+            }
+        }
+        RollupCommand::Dispute { command: DisputeCommand::Status { on, json } } => {
+            let rollup = wallet.rollup(on.rollup).await?;
+            print_dispute_status(&wallet.l1, rollup, on.start_block, json).await?;
+        }
         RollupCommand::Deposit { amount, token, to } => {
             let amount = parse_amount(&amount)?;
             let status = wallet.status().await?;
@@ -365,6 +433,184 @@ pub(crate) async fn run(args: RollupArgs) -> eyre::Result<()> {
         }
         RollupCommand::Verify { .. } => unreachable!("handled above"),
     }
+    Ok(())
+}
+
+/// A dispute-game player on `config`'s rollup that defends the outputs `sender` proposed
+/// (with `claims`, honest ones if `None`) and, with `challenge`, disputes every output that
+/// disagrees with its derivation from L1 (read from `start_block`).
+pub(crate) fn player(
+    l1: DynL1Client,
+    sender: Arc<TxSender>,
+    config: ply_rollup::RollupConfig,
+    start_block: u64,
+    challenge: bool,
+    claims: Option<ply_rollup::fraud::player::Claims>,
+) -> eyre::Result<ply_rollup::fraud::player::Player> {
+    use ply_rollup::fraud::player::{Player, PlayerConfig, honest_claims};
+    let config = PlayerConfig {
+        rollup: config,
+        challenge,
+        defend: true,
+        claims: claims.unwrap_or_else(honest_claims),
+        start_block,
+    };
+    Ok(Player::new(l1, sender, config)?)
+}
+
+/// A game's `status` in words.
+fn game_status(status: u8) -> &'static str {
+    match status {
+        1 => "active",
+        2 => "challenger won",
+        3 => "defender won",
+        4 => "void",
+        _ => "unknown",
+    }
+}
+
+/// The dispute games of `rollup` (with their trace lengths from the `GameStarted` events from
+/// `start_block` on), its outputs not final yet with their open games, and its locked bonds.
+pub(crate) async fn dispute_status(
+    l1: &DynL1Client,
+    rollup: Address,
+    start_block: u64,
+) -> eyre::Result<serde_json::Value> {
+    use alloy::sol_types::SolEvent;
+    use ply_contracts::Rollup;
+    let head = l1.block_number().await?;
+    let filter = alloy::rpc::types::Filter::new()
+        .address(rollup)
+        .event_signature(Rollup::GameStarted::SIGNATURE_HASH);
+    let mut lengths = std::collections::BTreeMap::new();
+    for log in ply_l1::client::logs_in_range(l1.as_ref(), &filter, start_block..=head).await? {
+        let started = Rollup::GameStarted::decode_log(&log.inner)?;
+        lengths.insert(started.gameId.to::<u64>(), started.traceLength.to::<u64>());
+    }
+    let count: u64 = view(l1, rollup, Rollup::gameCountCall {}).await?.to();
+    let mut games = Vec::new();
+    for id in 0..count {
+        let g = view(l1, rollup, Rollup::gameCall { gameId: U256::from(id) }).await?;
+        let c = view(l1, rollup, Rollup::clocksCall { gameId: U256::from(id) }).await?;
+        let to_move = match (g.status, c.challengerToMove, g.hi - g.lo) {
+            (1, true, 1) => Some("challenger (step)"),
+            (1, true, _) => Some("challenger (respond)"),
+            (1, false, _) => Some("defender (bisect)"),
+            _ => None,
+        };
+        games.push(serde_json::json!({
+            "id": id,
+            "batch": g.batchIndex,
+            "challenger": g.challenger,
+            "defender": g.defender,
+            "status": game_status(g.status),
+            "lo": g.lo,
+            "hi": g.hi,
+            "to_move": to_move,
+            "defender_seconds_left": c.defenderLeft.to::<u64>(),
+            "challenger_seconds_left": c.challengerLeft.to::<u64>(),
+            "trace_length": lengths.get(&id),
+        }));
+    }
+    let outputs: u64 = view(l1, rollup, Rollup::outputCountCall {}).await?.to();
+    let finalized: u64 = view(l1, rollup, Rollup::finalizedCountCall {}).await?.to();
+    let window: u64 = view(l1, rollup, Rollup::challengeWindowCall {}).await?;
+    let now = ply_l1::client::latest_timestamp(l1.as_ref()).await?;
+    let mut pending = Vec::new();
+    for batch in finalized..outputs {
+        if view(l1, rollup, Rollup::isFinalCall { batchIndex: U256::from(batch) }).await? {
+            continue;
+        }
+        let o = view(l1, rollup, Rollup::outputCall { batchIndex: U256::from(batch) }).await?;
+        let ids =
+            view(l1, rollup, Rollup::outputGamesCall { batchIndex: U256::from(batch) }).await?;
+        let open: Vec<u64> = ids
+            .iter()
+            .map(|id| id.to::<u64>())
+            .filter(|id| games.get(*id as usize).is_some_and(|g| g["status"] == "active"))
+            .collect();
+        let root = ply_rollup::fraud::output_root(o.stateCommitment, o.withdrawalRoot);
+        pending.push(serde_json::json!({
+            "batch": batch,
+            "output_root": root,
+            "proposer": o.proposer,
+            "window_seconds_left": (o.proposedAt.to::<u64>() + window).saturating_sub(now),
+            "open_games": open,
+        }));
+    }
+    let locked: U256 = view(l1, rollup, Rollup::lockedBondsCall {}).await?;
+    Ok(serde_json::json!({
+        "rollup": rollup,
+        "games": games,
+        "outputs_not_final": pending,
+        "locked_bonds_wei": locked.to_string(),
+    }))
+}
+
+/// `ply rollup dispute status`: [`dispute_status`] as a table, or as JSON.
+async fn print_dispute_status(
+    l1: &DynL1Client,
+    rollup: Address,
+    start_block: u64,
+    json: bool,
+) -> eyre::Result<()> {
+    let status = dispute_status(l1, rollup, start_block).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(());
+    }
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".into(),
+        other => other.to_string(),
+    };
+    let short = |v: &serde_json::Value| {
+        let s = text(v);
+        if s.len() > 12 { format!("{}..{}", &s[..6], &s[s.len() - 4..]) } else { s }
+    };
+    println!("games of rollup {rollup}:");
+    println!(
+        "  {:>4} {:>5}  {:<12} {:<12} {:<14} {:>7} {:>7} {:>7}  {:<20} {:>9} {:>9}",
+        "id",
+        "batch",
+        "challenger",
+        "defender",
+        "status",
+        "lo",
+        "hi",
+        "steps",
+        "to move",
+        "def. left",
+        "chal. left"
+    );
+    for g in status["games"].as_array().into_iter().flatten() {
+        println!(
+            "  {:>4} {:>5}  {:<12} {:<12} {:<14} {:>7} {:>7} {:>7}  {:<20} {:>8}s {:>9}s",
+            text(&g["id"]),
+            text(&g["batch"]),
+            short(&g["challenger"]),
+            short(&g["defender"]),
+            text(&g["status"]),
+            text(&g["lo"]),
+            text(&g["hi"]),
+            text(&g["trace_length"]),
+            text(&g["to_move"]),
+            text(&g["defender_seconds_left"]),
+            text(&g["challenger_seconds_left"]),
+        );
+    }
+    println!("outputs not final:");
+    for o in status["outputs_not_final"].as_array().into_iter().flatten() {
+        println!(
+            "  batch {:>5}  root {}  proposer {}  window {}s left  open games {}",
+            text(&o["batch"]),
+            short(&o["output_root"]),
+            short(&o["proposer"]),
+            text(&o["window_seconds_left"]),
+            text(&o["open_games"]),
+        );
+    }
+    println!("locked bonds: {} wei", text(&status["locked_bonds_wei"]));
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.30;
 
+import {TokenRegistry} from "../common/TokenRegistry.sol";
 import {Rollup} from "./Rollup.sol";
 import {
     WITHDRAWAL_TREE_DEPTH as TREE_DEPTH,
@@ -19,7 +20,9 @@ import {
 /// @dev Token ids: `0` is ETH; ERC-20 tokens get ids `1, 2, ...` in order of registration by the
 ///      **token governor**, an account fixed at deployment (zkSync Lite's model): with a cap of
 ///      255 ids, an open registry would let anyone fill it with worthless contracts so that no
-///      real token could ever be listed.
+///      real token could ever be listed. The registry (`registerToken`, `tokenCount`,
+///      `tokenAddress`, `tokenId`) is the family-neutral `TokenRegistry`, capped at
+///      `MAX_TOKEN_ID`.
 ///
 ///      Priority operation `i` (0-based) is stored as (docs/rollup.md, "Priority operations")
 ///
@@ -45,7 +48,7 @@ import {
 ///      the deposit and claim functions also hold a transient-storage lock, because an ERC-20
 ///      deposit must call the token before it can record the deposit (it records the amount the
 ///      bridge actually received).
-contract Bridge {
+contract Bridge is TokenRegistry {
     /// @notice The largest amount of one deposit: `2^128 - 1`, the ledger's `MAX_BALANCE`.
     uint256 public constant MAX_DEPOSIT_AMOUNT = type(uint128).max;
 
@@ -71,17 +74,8 @@ contract Bridge {
     /// @notice The account that deployed the bridge, the only one allowed to call `initialize`.
     address public immutable deployer;
 
-    /// @notice The only account allowed to register tokens (fixed at deployment).
-    address public immutable tokenGovernor;
-
     /// @notice The rollup whose final outputs authorise withdrawals (zero until `initialize`).
     Rollup public rollup;
-
-    /// @dev `_tokens[id - 1]` is the L1 address of ERC-20 token `id`.
-    address[] private _tokens;
-
-    /// @dev The token id of each registered ERC-20 (0 for unregistered addresses).
-    mapping(address l1Token => uint32 id) private _tokenIds;
 
     /// @dev `_opHashes[i]` is the hash of priority operation `i` (see the contract's documentation).
     bytes32[] private _opHashes;
@@ -94,11 +88,6 @@ contract Bridge {
 
     /// @dev The reentrancy lock (transient: cleared at the end of every transaction).
     bool private transient _locked;
-
-    /// @notice An ERC-20 token was registered.
-    /// @param token Its new token id (1, 2, ...).
-    /// @param l1Token Its L1 contract address.
-    event TokenRegistered(uint32 token, address l1Token);
 
     /// @notice A priority operation was appended to the queue.
     /// @param index Its position in the queue (0-based, consecutive).
@@ -147,35 +136,6 @@ contract Bridge {
     /// @notice The rollup passed to `initialize` is not a contract, or is wired to another bridge.
     /// @param rollup The address given.
     error InvalidRollup(address rollup);
-
-    /// @notice Only the token governor may register tokens.
-    /// @param caller The account that called.
-    /// @param governor The token governor.
-    error NotTokenGovernor(address caller, address governor);
-
-    /// @notice The token governor may not be the zero address.
-    error ZeroTokenGovernor();
-
-    /// @notice Only contracts (accounts with code) can be registered as tokens.
-    /// @param l1Token The address given.
-    error NotAContract(address l1Token);
-
-    /// @notice The token is registered already.
-    /// @param l1Token Its address.
-    /// @param token Its token id.
-    error TokenAlreadyRegistered(address l1Token, uint32 token);
-
-    /// @notice Every token id up to `MAX_TOKEN_ID` is taken.
-    /// @param max The largest token id.
-    error TooManyTokens(uint32 max);
-
-    /// @notice The ERC-20 token is not registered.
-    /// @param l1Token Its address.
-    error TokenNotRegistered(address l1Token);
-
-    /// @notice No token has this id.
-    /// @param token The token id.
-    error UnknownToken(uint32 token);
 
     /// @notice A forced operation names a token id that cannot exist on the L2.
     /// @param token The token id.
@@ -260,11 +220,9 @@ contract Bridge {
 
     /// @notice Creates an unwired bridge; its deployer wires it with `initialize`.
     /// @param tokenGovernor_ The only account allowed to register tokens (a multisig or a
-    ///        timelock in production).
-    constructor(address tokenGovernor_) {
-        if (tokenGovernor_ == address(0)) revert ZeroTokenGovernor();
+    ///        timelock in production); the zero address reverts with `InvalidTokenRegistry`.
+    constructor(address tokenGovernor_) TokenRegistry(tokenGovernor_, MAX_TOKEN_ID) {
         deployer = msg.sender;
-        tokenGovernor = tokenGovernor_;
     }
 
     /// @notice Wires the bridge to its rollup, once. Only the deployer may call it.
@@ -277,54 +235,6 @@ contract Bridge {
         if (address(rollup_.bridge()) != address(this)) revert InvalidRollup(address(rollup_));
         rollup = rollup_;
         emit Initialized(address(rollup_));
-    }
-
-    // ------------------------------------------------------------------ tokens
-
-    /// @notice Registers an ERC-20 token, giving it the next token id. Only the token governor
-    ///         may register tokens (so that nobody can fill the 255 ids with junk); each token once.
-    /// @param l1Token The token's L1 address; it must hold code.
-    /// @return token The new token id (1 for the first token).
-    function registerToken(address l1Token) external returns (uint32 token) {
-        if (msg.sender != tokenGovernor) revert NotTokenGovernor(msg.sender, tokenGovernor);
-        if (l1Token.code.length == 0) revert NotAContract(l1Token);
-        uint32 existing = _tokenIds[l1Token];
-        if (existing != 0) revert TokenAlreadyRegistered(l1Token, existing);
-        uint256 count = _tokens.length;
-        if (count >= MAX_TOKEN_ID) revert TooManyTokens(MAX_TOKEN_ID);
-        // casting to uint32 is safe because count < MAX_TOKEN_ID (checked above)
-        // forge-lint: disable-next-line(unsafe-typecast)
-        token = uint32(count + 1);
-        _tokens.push(l1Token);
-        _tokenIds[l1Token] = token;
-        emit TokenRegistered(token, l1Token);
-    }
-
-    /// @notice The number of registered ERC-20 tokens (the largest token id).
-    /// @return The count.
-    function tokenCount() external view returns (uint256) {
-        return _tokens.length;
-    }
-
-    /// @notice The L1 address of a token id: `address(0)` for ETH (id 0).
-    /// @dev Reverts with `UnknownToken` for ids that are not registered.
-    /// @param token The token id.
-    /// @return The token's L1 address.
-    function tokenAddress(uint32 token) public view returns (address) {
-        if (token == ETH_TOKEN) return address(0);
-        if (token > _tokens.length) revert UnknownToken(token);
-        return _tokens[token - 1];
-    }
-
-    /// @notice The token id of an L1 token: 0 for `address(0)` (ETH).
-    /// @dev Reverts with `TokenNotRegistered` for addresses that are not registered.
-    /// @param l1Token The token's L1 address.
-    /// @return The token id.
-    function tokenId(address l1Token) external view returns (uint32) {
-        if (l1Token == address(0)) return ETH_TOKEN;
-        uint32 id = _tokenIds[l1Token];
-        if (id == 0) revert TokenNotRegistered(l1Token);
-        return id;
     }
 
     // ------------------------------------------------------------------ deposits
@@ -349,8 +259,8 @@ contract Bridge {
     function depositERC20(address l1Token, address to, uint256 amount) external nonReentrant returns (uint256 index) {
         _requireInitialized();
         _checkDeposit(to, amount);
-        uint32 token = _tokenIds[l1Token];
-        if (token == 0) revert TokenNotRegistered(l1Token);
+        uint32 token = tokenId(l1Token); // reverts with `TokenNotRegistered` for unlisted tokens
+        if (token == ETH_TOKEN) revert TokenNotRegistered(l1Token); // address(0): ETH has no ERC-20
 
         uint256 before = _balanceOf(l1Token);
         _transferFrom(l1Token, msg.sender, amount);

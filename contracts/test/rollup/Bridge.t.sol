@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {Vm} from "../utils/Vm.sol";
 import {Bridge} from "../../src/rollup/Bridge.sol";
+import {TokenRegistry} from "../../src/common/TokenRegistry.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
 import {StepExecutor} from "../../src/rollup/StepExecutor.sol";
 import {TestToken} from "../../src/test/TestToken.sol";
@@ -26,6 +27,8 @@ contract BridgeTest is RollupFixture {
         vm.assertEq(bridge.MAX_DEPOSIT_AMOUNT(), MAX_AMOUNT);
         vm.assertEq(bridge.WITHDRAWAL_TREE_DEPTH(), 16);
         vm.assertEq(uint256(bridge.MAX_TOKEN_ID()), 255);
+        vm.assertEq(uint256(bridge.maxTokens()), uint256(bridge.MAX_TOKEN_ID()));
+        vm.assertEq(bridge.tokenGovernor(), address(this));
     }
 
     function test_InitializeOnlyOnce() public {
@@ -74,7 +77,7 @@ contract BridgeTest is RollupFixture {
         TestToken second = new TestToken("Second", "TWO", 6);
 
         vm.expectEmit(address(bridge));
-        emit Bridge.TokenRegistered(2, address(second));
+        emit TokenRegistry.TokenRegistered(2, address(second));
         uint32 id = bridge.registerToken(address(second)); // by the governor (this contract)
 
         vm.assertEq(uint256(id), 2);
@@ -89,21 +92,23 @@ contract BridgeTest is RollupFixture {
     }
 
     function test_RegisterTokenTwiceReverts() public {
-        vm.expectRevert(abi.encodeWithSelector(Bridge.TokenAlreadyRegistered.selector, address(token), uint32(1)));
+        vm.expectRevert(
+            abi.encodeWithSelector(TokenRegistry.TokenAlreadyRegistered.selector, address(token), uint32(1))
+        );
         bridge.registerToken(address(token));
     }
 
     function test_RegisterCodelessAddressReverts() public {
-        vm.expectRevert(abi.encodeWithSelector(Bridge.NotAContract.selector, ALICE));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotAContract.selector, ALICE));
         bridge.registerToken(ALICE);
-        vm.expectRevert(abi.encodeWithSelector(Bridge.NotAContract.selector, address(0)));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotAContract.selector, address(0)));
         bridge.registerToken(address(0));
     }
 
     function test_UnknownTokenLookupsRevert() public {
-        vm.expectRevert(abi.encodeWithSelector(Bridge.UnknownToken.selector, uint32(2)));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.UnknownToken.selector, uint32(2)));
         bridge.tokenAddress(2);
-        vm.expectRevert(abi.encodeWithSelector(Bridge.TokenNotRegistered.selector, ALICE));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotRegistered.selector, ALICE));
         bridge.tokenId(ALICE);
     }
 
@@ -197,8 +202,11 @@ contract BridgeTest is RollupFixture {
         other.mint(ALICE, 10);
         vm.startPrank(ALICE);
         other.approve(address(bridge), 10);
-        vm.expectRevert(abi.encodeWithSelector(Bridge.TokenNotRegistered.selector, address(other)));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotRegistered.selector, address(other)));
         bridge.depositERC20(address(other), ALICE, 10);
+        // address(0) is ETH's id 0 in the registry, but never an ERC-20.
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotRegistered.selector, address(0)));
+        bridge.depositERC20(address(0), ALICE, 10);
         vm.stopPrank();
     }
 
@@ -279,7 +287,7 @@ contract BridgeTest is RollupFixture {
         for (uint256 i = 0; i < 3; i++) {
             TestToken junk = new TestToken("Junk", "JNK", 18);
             vm.prank(griefer);
-            vm.expectRevert(abi.encodeWithSelector(Bridge.NotTokenGovernor.selector, griefer, address(this)));
+            vm.expectRevert(abi.encodeWithSelector(TokenRegistry.NotTokenGovernor.selector, griefer));
             bridge.registerToken(address(junk));
         }
         vm.assertEq(bridge.tokenCount(), 1);
@@ -288,7 +296,7 @@ contract BridgeTest is RollupFixture {
     }
 
     function test_GovernorIsRequired() public {
-        vm.expectRevert(abi.encodeWithSelector(Bridge.ZeroTokenGovernor.selector));
+        vm.expectRevert(TokenRegistry.InvalidTokenRegistry.selector);
         new Bridge(address(0));
     }
 

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {Bridge} from "../../src/rollup/Bridge.sol";
+import {TokenRegistry} from "../../src/common/TokenRegistry.sol";
 import {Rollup} from "../../src/rollup/Rollup.sol";
 import {RollupFixture, FalseReturningToken, ReentrantRecipient, RefusingRecipient} from "./RollupFixture.sol";
 
@@ -189,7 +190,7 @@ contract WithdrawalTest is RollupFixture {
     function test_UnknownTokenReverts() public {
         W memory w = W(0, 0, BOB, 9, 5);
         bytes32[] memory proof = finalizeSingle(w);
-        vm.expectRevert(abi.encodeWithSelector(Bridge.UnknownToken.selector, uint32(9)));
+        vm.expectRevert(abi.encodeWithSelector(TokenRegistry.UnknownToken.selector, uint32(9)));
         claim(w, proof);
     }
 

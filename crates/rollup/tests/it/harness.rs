@@ -347,16 +347,15 @@ pub(crate) async fn deploy_token(l1: &TestL1, deployment: &Deployment) -> (Addre
     code.extend_from_slice(&args.abi_encode());
     let token = deployer.deploy(code.into()).await.unwrap();
     let receipt =
-        send(&deployer, deployment.contracts.bridge, Bridge::registerTokenCall { l1Token: token })
-            .await;
+        send(&deployer, deployment.contracts.bridge, Bridge::registerTokenCall { token }).await;
     let registered = receipt
         .inner
         .logs()
         .iter()
         .find_map(|log| Bridge::TokenRegistered::decode_log(&log.inner).ok())
         .expect("registerToken emits TokenRegistered");
-    assert_eq!(registered.l1Token, token);
-    (token, registered.token)
+    assert_eq!(registered.token, token);
+    (token, registered.id)
 }
 
 impl Deployment {

@@ -104,7 +104,7 @@ impl L1 {
         let l1 = Self { client, bridge, small, large, token, senders };
         // The executor stands in for the rollup: `initialize` only asks `bridge()` of it.
         l1.send(0, bridge, Bridge::initializeCall { rollup_: small }, U256::ZERO).await;
-        l1.send(0, bridge, Bridge::registerTokenCall { l1Token: token }, U256::ZERO).await;
+        l1.send(0, bridge, Bridge::registerTokenCall { token }, U256::ZERO).await;
         let plenty = MAX_BALANCE * U256::from(4u64);
         l1.send(0, token, TestToken::mintCall { to: addr(0), amount: plenty }, U256::ZERO).await;
         l1.send(0, token, TestToken::approveCall { spender: bridge, amount: plenty }, U256::ZERO)

@@ -7,6 +7,8 @@
 //!   contract on the embedded L1 (Prague/Osaka rules, EIP-7623 calldata floor), with the
 //!   output proposal, at batch sizes 100 and 1,000, from real receipts.
 //! - The L1 doing the same transfers natively, in the same run.
+//! - A full dispute over a batch of 1,000 transfers whose output is wrong from a random
+//!   transfer on: moves, each side's L1 gas, the one-step proof's gas, wall time.
 
 use alloy::{
     consensus::{SignableTransaction, TxEip1559, TxEnvelope},
@@ -50,6 +52,9 @@ pub(crate) struct RollupBenchArgs {
     /// Duration of the latency run, seconds.
     #[arg(long, default_value_t = 2)]
     seconds: u64,
+    /// Transfers in the disputed batch.
+    #[arg(long, default_value_t = 1_000)]
+    dispute_transfers: usize,
 }
 
 const SENDERS: usize = 256;
@@ -294,6 +299,176 @@ async fn post_batch(
     }))
 }
 
+/// A full dispute on a rollup of its own (deposits through its Bridge): a batch of the
+/// deposits and `size` transfers, a proposer that posts a wrong output and claims the honest
+/// trace up to a random transfer step and something else from there on, and an honest
+/// challenger; both players play until the game ends. Gas comes from the receipts of the
+/// transactions that emitted the Rollup's events, by sender.
+async fn dispute(client: &DynL1Client, size: usize) -> eyre::Result<serde_json::Value> {
+    use alloy::{rpc::types::Filter, sol_types::SolEvent};
+    use ply_rollup::fraud::player::{Claims, Player, PlayerConfig, honest_claims};
+    let deployer = TxSender::new(client.clone(), ply_core::dev::dev_signer(0)?);
+    let batcher = TxSender::new(client.clone(), ply_core::dev::dev_signer(8)?);
+    let bond = U256::from(ply_core::ETHER / 10);
+    let params = DeployParams {
+        proposer_bond: bond,
+        challenge_window: 3600,
+        // Long enough that the players' thinking (deriving 1,000 transfers) never times out.
+        clock_duration: 3600,
+        inclusion_deadline: 3600,
+        ..DeployParams::devnet(batcher.address(), bench_ledger(), 901)
+    };
+    let contracts = ply_rollup::node::deploy(&deployer, &params).await?;
+    let start_block = client.block_number().await?;
+    let config = RollupConfig { bridge: contracts.bridge, ..bench_config(contracts.rollup) };
+    let signers: Vec<PrivateKeySigner> = (0..SENDERS).map(user).collect();
+    for s in &signers {
+        let call = ply_contracts::Bridge::depositETHCall { to: s.address() };
+        let req = alloy::rpc::types::TransactionRequest::default()
+            .to(contracts.bridge)
+            .value(U256::from(ply_core::ETHER))
+            .input(Bytes::from(call.abi_encode()).into());
+        deployer.send_and_check(req).await?;
+    }
+    let reader = ply_rollup::l1::L1Reader::from_config(client.clone(), &config);
+    let deposits = reader.deposits_in(start_block..=client.block_number().await?).await?;
+    let queued = deposits.len() as u64;
+    let dir = tempfile::tempdir()?;
+    let sequencer = Sequencer::start(&config, dir.path())?;
+    sequencer.queue_deposits(deposits).await?;
+    let txs = signed_transfers(&signers, &config, size, &mut vec![0u64; SENDERS]);
+    let mut pending = Vec::new();
+    for (tx, v) in verify_all(txs, &config, 2)? {
+        pending.push(sequencer.enqueue(tx, v).await?);
+    }
+    for confirmation in pending {
+        confirmation.await?;
+    }
+    tokio::time::sleep(config.block_time * 2).await;
+    let blocks = sequencer.blocks_from(0).await?;
+    sequencer.shutdown().await;
+    let data = batch::encode(&batch_of(&blocks))?;
+    let append = Rollup::appendBatchCall { newQueueCount: U256::from(queued), data: data.into() };
+    ply_rollup::node::call(&batcher, contracts.rollup, append.abi_encode()).await?;
+
+    let player = |key: PrivateKeySigner, challenge: bool, claims: Claims| {
+        let config =
+            PlayerConfig { rollup: config.clone(), challenge, defend: true, claims, start_block };
+        Player::new(client.clone(), Arc::new(TxSender::new(client.clone(), key)), config)
+    };
+    let mut challenger = player(ply_core::dev::dev_signer(6)?, true, honest_claims())?;
+    // The challenger derives the batch first (off the clock: it plays once it has).
+    challenger.tick().await?;
+    let honest = challenger.derivation().trace(0)?.ok_or_else(|| eyre::eyre!("batch 0"))?;
+    let tx_steps: Vec<u64> = (0..honest.trace.steps())
+        .filter(|i| matches!(honest.trace.event(*i), Some(ply_rollup::fraud::StepEvent::Tx { .. })))
+        .collect();
+    eyre::ensure!(!tx_steps.is_empty(), "the batch has no transfer steps");
+    let seed = keccak256(format!("{:?}", std::time::SystemTime::now()));
+    let lied_step =
+        tx_steps[(U256::from_be_bytes(seed.0) % U256::from(tx_steps.len())).to::<usize>()];
+    let claims: Claims = Arc::new(move |trace: &ply_rollup::derivation::BatchTrace, step: u64| {
+        let hash = trace.trace.hash(step).unwrap_or_default();
+        if step > lied_step { keccak256(hash) } else { hash }
+    });
+    let liar_key = ply_core::dev::dev_signer(9)?;
+    let liar_address = liar_key.address();
+    let mut liar = player(liar_key, false, claims)?;
+    let roots = challenger.derivation().report(0).ok_or_else(|| eyre::eyre!("no report"))?.roots();
+    let propose = Rollup::proposeOutputCall {
+        batchIndex: U256::ZERO,
+        stateCommitment: keccak256(roots.state_root),
+        withdrawalRoot: roots.withdrawal_root,
+    };
+    let liar_sender = TxSender::new(client.clone(), ply_core::dev::dev_signer(9)?);
+    let req = alloy::rpc::types::TransactionRequest::default()
+        .to(contracts.rollup)
+        .value(bond)
+        .input(Bytes::from(propose.abi_encode()).into());
+    let game_start = client.block_number().await? + 1;
+    liar_sender.send_and_check(req).await?;
+    liar.tick().await?;
+
+    let started = Instant::now();
+    let mut resolved = None;
+    for _ in 0..200 {
+        challenger.tick().await?;
+        liar.tick().await?;
+        let game = Rollup::gameCall { gameId: U256::ZERO };
+        let out = client
+            .call(
+                &alloy::rpc::types::TransactionRequest::default()
+                    .to(contracts.rollup)
+                    .input(Bytes::from(game.abi_encode()).into()),
+                alloy::eips::BlockId::latest(),
+            )
+            .await;
+        if let Ok(out) = out {
+            let game = Rollup::gameCall::abi_decode_returns(&out)?;
+            if game.status != ply_rollup::fraud::player::GAME_ACTIVE {
+                resolved = Some(game);
+                break;
+            }
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let game = resolved.ok_or_else(|| eyre::eyre!("the dispute did not end in 200 rounds"))?;
+
+    // Every game transaction emitted a Rollup event: gas by sender from their receipts.
+    let filter = Filter::new().address(contracts.rollup);
+    let logs = ply_l1::client::logs_in_range(
+        client.as_ref(),
+        &filter,
+        game_start..=client.block_number().await?,
+    )
+    .await?;
+    let mut seen = std::collections::BTreeSet::new();
+    let (mut moves, mut step_gas) = (0u64, None);
+    let (mut challenger_gas, mut defender_gas) = (0u64, 0u64);
+    let move_events = [
+        Rollup::GameStarted::SIGNATURE_HASH,
+        Rollup::Bisected::SIGNATURE_HASH,
+        Rollup::Responded::SIGNATURE_HASH,
+        Rollup::Stepped::SIGNATURE_HASH,
+    ];
+    for log in &logs {
+        if log.topic0().is_some_and(|t| move_events.contains(t)) {
+            moves += 1;
+        }
+        let Some(hash) = log.transaction_hash else { continue };
+        if !seen.insert(hash) {
+            continue;
+        }
+        let receipt = client.receipt(hash).await?.ok_or_else(|| eyre::eyre!("no receipt"))?;
+        if log.topic0() == Some(&Rollup::Stepped::SIGNATURE_HASH) {
+            step_gas = Some(receipt.gas_used);
+        }
+        if receipt.from == challenger.address() {
+            challenger_gas += receipt.gas_used;
+        } else if receipt.from == liar_address {
+            defender_gas += receipt.gas_used;
+        }
+    }
+    let steps = honest.trace.steps();
+    let max_moves = 2 * (64 - (steps.max(2) - 1).leading_zeros() as u64) + 2;
+    Ok(json!({
+        "transfers": size,
+        "deposits": queued,
+        "trace_steps": steps,
+        "lie_starts_after_step": lied_step,
+        "winner": if game.status == 2 { "challenger" } else { "defender" },
+        "moves": moves,
+        "max_moves_2_ceil_log2_steps_plus_2": max_moves,
+        "challenger_l1_gas_with_challenge": challenger_gas,
+        "defender_l1_gas_with_proposal": defender_gas,
+        "one_step_proof_gas": step_gas,
+        "tx_bytes_proof_gas": "not measured here: about 141k of the step, from forge's FraudProofGas.t.sol",
+        "wall_seconds_instant_mining": wall,
+        "clock_seconds_used": { "challenger": game.challengerClock, "defender": game.defenderClock },
+        "note": "wall time from the wrong output's proposal to the game's end, both players polling back to back on an instantly mined L1; each side's clock is the bound: a game lasts at most the two clocks (2 x clock_duration: 20 s on the devnet, 7 days in production) after the challenge",
+    }))
+}
+
 /// The L1 doing the same transfers natively: `count` ETH transfers, gas from receipts.
 pub(crate) async fn native_l1(
     client: &DynL1Client,
@@ -382,6 +557,9 @@ pub(crate) async fn run(args: RollupBenchArgs) -> eyre::Result<()> {
     eprintln!("native L1 transfers");
     let native = native_l1(&client, 200).await?;
 
+    eprintln!("a dispute over a batch of {} transfers", args.dispute_transfers);
+    let dispute = dispute(&client, args.dispute_transfers).await?;
+
     let f = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_f64());
     let native_gas = f(&native, "gas_per_transfer");
     let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
@@ -393,6 +571,7 @@ pub(crate) async fn run(args: RollupBenchArgs) -> eyre::Result<()> {
         "l1_cost_batch_100": batch_100,
         "l1_cost_batch_1000": batch_1000,
         "l1_native_transfer": native,
+        "dispute": dispute,
         "ratios": {
             "l1_gas_native_over_rollup_batch_1000": ratio(native_gas, f(&batch_1000, "gas_per_transfer")),
             "l1_gas_native_over_rollup_batch_100": ratio(native_gas, f(&batch_100, "gas_per_transfer")),
@@ -402,6 +581,9 @@ pub(crate) async fn run(args: RollupBenchArgs) -> eyre::Result<()> {
             "p99_under_50_ms_at_5000_per_s": f(&latency, "p99_ms").map(|p| p < 50.0),
             "at_most_80_bytes_per_transfer_at_1000": f(&batch_1000, "bytes_per_transfer").map(|b| b <= 80.0),
             "at_most_3500_gas_per_transfer_at_1000": f(&batch_1000, "gas_per_transfer").map(|g| g <= 3_500.0),
+            "at_most_3200_gas_per_transfer_at_1000_with_fraud_proofs": f(&batch_1000, "gas_per_transfer").map(|g| g <= 3_200.0),
+            "dispute_at_most_2_ceil_log2_steps_plus_2_moves": dispute["moves"].as_u64().zip(dispute["max_moves_2_ceil_log2_steps_plus_2"].as_u64()).map(|(m, max)| m <= max),
+            "one_step_proof_at_most_600000_gas": dispute["one_step_proof_gas"].as_u64().map(|g| g <= 600_000),
             "at_least_6x_cheaper_than_l1": ratio(native_gas, f(&batch_1000, "gas_per_transfer")).map(|r| r >= 6.0),
         },
     });
@@ -434,6 +616,26 @@ pub(crate) async fn run(args: RollupBenchArgs) -> eyre::Result<()> {
         if let Some(r) = ratio(native_gas, f(&batch_1000, "gas_per_transfer")) {
             println!("  L1 gas: rollup is {r:.1}x cheaper than native transfers (batch 1000)");
         }
+        let d = |k: &str| dispute[k].to_string();
+        println!(
+            "  dispute over {} transfers ({} steps, lie after step {}): {} won in {} moves (at most {})",
+            d("transfers"),
+            d("trace_steps"),
+            d("lie_starts_after_step"),
+            dispute["winner"].as_str().unwrap_or_default(),
+            d("moves"),
+            d("max_moves_2_ceil_log2_steps_plus_2")
+        );
+        println!(
+            "    L1 gas: challenger {} (with its challenge), defender {} (with its output); one-step proof {} (tx bytes ~141k, forge)",
+            d("challenger_l1_gas_with_challenge"),
+            d("defender_l1_gas"),
+            d("one_step_proof_gas")
+        );
+        println!(
+            "    {:.2} s wall with instant mining; bound by the clocks (2 x clock_duration)",
+            f(&dispute, "wall_seconds_instant_mining").unwrap_or_default()
+        );
     }
     Ok(())
 }

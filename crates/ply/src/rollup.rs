@@ -227,7 +227,11 @@ impl Wallet {
 }
 
 /// Reads a view of the Rollup contract at `to`.
-async fn view<C: SolCall>(client: &DynL1Client, to: Address, call: C) -> eyre::Result<C::Return> {
+pub(crate) async fn view<C: SolCall>(
+    client: &DynL1Client,
+    to: Address,
+    call: C,
+) -> eyre::Result<C::Return> {
     let req = TransactionRequest::default().to(to).input(Bytes::from(call.abi_encode()).into());
     let out = client.call(&req, alloy::eips::BlockId::latest()).await?;
     C::abi_decode_returns(&out)

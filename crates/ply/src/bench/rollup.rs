@@ -306,7 +306,7 @@ async fn post_batch(
 /// transactions that emitted the Rollup's events, by sender.
 async fn dispute(client: &DynL1Client, size: usize) -> eyre::Result<serde_json::Value> {
     use alloy::{rpc::types::Filter, sol_types::SolEvent};
-    use ply_rollup::fraud::player::{Claims, Player, PlayerConfig, honest_claims};
+    use ply_rollup::fraud::player::{Claims, honest_claims};
     let deployer = TxSender::new(client.clone(), ply_core::dev::dev_signer(0)?);
     let batcher = TxSender::new(client.clone(), ply_core::dev::dev_signer(8)?);
     let bond = U256::from(ply_core::ETHER / 10);
@@ -352,9 +352,15 @@ async fn dispute(client: &DynL1Client, size: usize) -> eyre::Result<serde_json::
     ply_rollup::node::call(&batcher, contracts.rollup, append.abi_encode()).await?;
 
     let player = |key: PrivateKeySigner, challenge: bool, claims: Claims| {
-        let config =
-            PlayerConfig { rollup: config.clone(), challenge, defend: true, claims, start_block };
-        Player::new(client.clone(), Arc::new(TxSender::new(client.clone(), key)), config)
+        let sender = Arc::new(TxSender::new(client.clone(), key));
+        crate::rollup::player(
+            client.clone(),
+            sender,
+            config.clone(),
+            start_block,
+            challenge,
+            Some(claims),
+        )
     };
     let mut challenger = player(ply_core::dev::dev_signer(6)?, true, honest_claims())?;
     // The challenger derives the batch first (off the clock: it plays once it has).
@@ -394,21 +400,12 @@ async fn dispute(client: &DynL1Client, size: usize) -> eyre::Result<serde_json::
     for _ in 0..200 {
         challenger.tick().await?;
         liar.tick().await?;
-        let game = Rollup::gameCall { gameId: U256::ZERO };
-        let out = client
-            .call(
-                &alloy::rpc::types::TransactionRequest::default()
-                    .to(contracts.rollup)
-                    .input(Bytes::from(game.abi_encode()).into()),
-                alloy::eips::BlockId::latest(),
-            )
-            .await;
-        if let Ok(out) = out {
-            let game = Rollup::gameCall::abi_decode_returns(&out)?;
-            if game.status != ply_rollup::fraud::player::GAME_ACTIVE {
-                resolved = Some(game);
-                break;
-            }
+        let game =
+            crate::rollup::view(client, contracts.rollup, Rollup::gameCall { gameId: U256::ZERO })
+                .await?;
+        if game.status != ply_rollup::fraud::player::GAME_ACTIVE {
+            resolved = Some(game);
+            break;
         }
     }
     let wall = started.elapsed().as_secs_f64();

@@ -626,7 +626,7 @@ pub(crate) async fn run(args: RollupBenchArgs) -> eyre::Result<()> {
         println!(
             "    L1 gas: challenger {} (with its challenge), defender {} (with its output); one-step proof {} (tx bytes ~141k, forge)",
             d("challenger_l1_gas_with_challenge"),
-            d("defender_l1_gas"),
+            d("defender_l1_gas_with_proposal"),
             d("one_step_proof_gas")
         );
         println!(

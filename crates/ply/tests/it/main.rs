@@ -2,12 +2,14 @@
 //!
 //! - `cast`: Foundry's `cast` against `ply l1`, compared with the same commands against anvil
 //!   (`npm ci` installs both; without them these tests fail, unless `PLY_SKIP_FOUNDRY=1`);
+//! - `dispute`: `ply devnet --lying-proposer`, its challenger wins, `ply rollup dispute status`;
 //! - here: `ply l1 --data-dir` keeps the chain across a SIGKILL and a restart, and refuses a
 //!   directory that holds another chain.
 //!
 //! Every process a test starts is killed when its guard drops, also when the test fails.
 
 mod cast;
+mod dispute;
 
 use alloy::{
     eips::{BlockId, BlockNumberOrTag},

@@ -38,7 +38,8 @@
 //!         to: alice.address(),
 //!         token: 0,
 //!         amount: U256::from(1000u64),
-//!     , ..Default::default() })
+//!         ..Default::default()
+//!     })
 //!     .unwrap();
 //!
 //! let domain = SigningDomain::new(901, ply_core::Address::repeat_byte(0x42));

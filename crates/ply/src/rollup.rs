@@ -232,8 +232,19 @@ pub(crate) async fn view<C: SolCall>(
     to: Address,
     call: C,
 ) -> eyre::Result<C::Return> {
+    view_at(client, to, alloy::eips::BlockId::latest(), call).await
+}
+
+/// Reads a view of the Rollup contract at `to` as of block `at` (several views of one block
+/// see one state, whatever is mined meanwhile).
+pub(crate) async fn view_at<C: SolCall>(
+    client: &DynL1Client,
+    to: Address,
+    at: alloy::eips::BlockId,
+    call: C,
+) -> eyre::Result<C::Return> {
     let req = TransactionRequest::default().to(to).input(Bytes::from(call.abi_encode()).into());
-    let out = client.call(&req, alloy::eips::BlockId::latest()).await?;
+    let out = client.call(&req, at).await?;
     C::abi_decode_returns(&out)
         .map_err(|e| eyre::eyre!("{to} is not a ply Rollup contract ({}: {e})", C::SIGNATURE))
 }
@@ -480,6 +491,8 @@ pub(crate) async fn dispute_status(
     rollup: Address,
     start_block: u64,
 ) -> eyre::Result<serde_json::Value> {
+    // One block for every view: a game resolving meanwhile must not make them disagree.
+    let at = alloy::eips::BlockId::number(l1.block_number().await?);
     use alloy::sol_types::SolEvent;
     use ply_contracts::Rollup;
     let head = l1.block_number().await?;
@@ -491,11 +504,11 @@ pub(crate) async fn dispute_status(
         let started = Rollup::GameStarted::decode_log(&log.inner)?;
         lengths.insert(started.gameId.to::<u64>(), started.traceLength.to::<u64>());
     }
-    let count: u64 = view(l1, rollup, Rollup::gameCountCall {}).await?.to();
+    let count: u64 = view_at(l1, rollup, at, Rollup::gameCountCall {}).await?.to();
     let mut games = Vec::new();
     for id in 0..count {
-        let g = view(l1, rollup, Rollup::gameCall { gameId: U256::from(id) }).await?;
-        let c = view(l1, rollup, Rollup::clocksCall { gameId: U256::from(id) }).await?;
+        let g = view_at(l1, rollup, at, Rollup::gameCall { gameId: U256::from(id) }).await?;
+        let c = view_at(l1, rollup, at, Rollup::clocksCall { gameId: U256::from(id) }).await?;
         let to_move = match (g.status, c.challengerToMove, g.hi - g.lo) {
             (1, true, 1) => Some("challenger (step)"),
             (1, true, _) => Some("challenger (respond)"),
@@ -516,18 +529,20 @@ pub(crate) async fn dispute_status(
             "trace_length": lengths.get(&id),
         }));
     }
-    let outputs: u64 = view(l1, rollup, Rollup::outputCountCall {}).await?.to();
-    let finalized: u64 = view(l1, rollup, Rollup::finalizedCountCall {}).await?.to();
-    let window: u64 = view(l1, rollup, Rollup::challengeWindowCall {}).await?;
+    let outputs: u64 = view_at(l1, rollup, at, Rollup::outputCountCall {}).await?.to();
+    let finalized: u64 = view_at(l1, rollup, at, Rollup::finalizedCountCall {}).await?.to();
+    let window: u64 = view_at(l1, rollup, at, Rollup::challengeWindowCall {}).await?;
     let now = ply_l1::client::latest_timestamp(l1.as_ref()).await?;
     let mut pending = Vec::new();
     for batch in finalized..outputs {
-        if view(l1, rollup, Rollup::isFinalCall { batchIndex: U256::from(batch) }).await? {
+        if view_at(l1, rollup, at, Rollup::isFinalCall { batchIndex: U256::from(batch) }).await? {
             continue;
         }
-        let o = view(l1, rollup, Rollup::outputCall { batchIndex: U256::from(batch) }).await?;
+        let o =
+            view_at(l1, rollup, at, Rollup::outputCall { batchIndex: U256::from(batch) }).await?;
         let ids =
-            view(l1, rollup, Rollup::outputGamesCall { batchIndex: U256::from(batch) }).await?;
+            view_at(l1, rollup, at, Rollup::outputGamesCall { batchIndex: U256::from(batch) })
+                .await?;
         let open: Vec<u64> = ids
             .iter()
             .map(|id| id.to::<u64>())
@@ -542,7 +557,7 @@ pub(crate) async fn dispute_status(
             "open_games": open,
         }));
     }
-    let locked: U256 = view(l1, rollup, Rollup::lockedBondsCall {}).await?;
+    let locked: U256 = view_at(l1, rollup, at, Rollup::lockedBondsCall {}).await?;
     Ok(serde_json::json!({
         "rollup": rollup,
         "games": games,

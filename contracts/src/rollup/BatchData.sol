@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.30;
 
+import {withdrawalRootFromProof} from "./WithdrawalTree.sol";
+
 // The batch data commitment, version 2 (docs/rollup.md, "Batch data commitment"): `data` is cut
 // into 1,024-byte chunks (the last one shorter), `leaf_i = keccak256(chunk_i)`, and `dataRoot` is
 // the root of the binary Keccak tree over the leaves padded with zero leaves to the next power of
@@ -65,23 +67,8 @@ function batchDataRoot(bytes calldata data) pure returns (bytes32 root) {
 }
 
 /// @dev The root reached from the chunk leaf `leaf` at `index` with the plain siblings `proof`
-///      (leaf level first).
-function chunkRootFromProof(bytes32 leaf, uint256 index, bytes32[] calldata proof) pure returns (bytes32 node) {
-    node = leaf;
-    uint256 length = proof.length;
-    for (uint256 level = 0; level < length; ++level) {
-        bytes32 sibling = proof[level];
-        assembly ("memory-safe") {
-            switch and(shr(level, index), 1)
-            case 0 {
-                mstore(0x00, node)
-                mstore(0x20, sibling)
-            }
-            default {
-                mstore(0x00, sibling)
-                mstore(0x20, node)
-            }
-            node := keccak256(0x00, 0x40)
-        }
-    }
+///      (leaf level first): the chunk tree hashes pairs as the withdrawal tree does, so the
+///      withdrawal tree's walk serves both.
+function chunkRootFromProof(bytes32 leaf, uint256 index, bytes32[] calldata proof) pure returns (bytes32) {
+    return withdrawalRootFromProof(leaf, index, proof);
 }

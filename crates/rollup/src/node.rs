@@ -328,7 +328,11 @@ fn posted_batch(
 }
 
 /// Calls a view function of a contract.
-async fn view<C: SolCall>(client: &DynL1Client, to: Address, call: C) -> Result<C::Return> {
+pub(crate) async fn view<C: SolCall>(
+    client: &DynL1Client,
+    to: Address,
+    call: C,
+) -> Result<C::Return> {
     let req = TransactionRequest::default().to(to).input(Bytes::from(call.abi_encode()).into());
     let out = client.call(&req, alloy::eips::BlockId::latest()).await?;
     C::abi_decode_returns(&out)

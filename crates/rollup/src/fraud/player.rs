@@ -15,8 +15,7 @@ use crate::{
     l1::L1Reader,
 };
 use alloy::{
-    primitives::{Address, B256, Bytes, U256},
-    rpc::types::TransactionRequest,
+    primitives::{Address, B256, U256},
     sol_types::{SolCall, SolValue},
 };
 use ply_contracts::Rollup;
@@ -326,12 +325,7 @@ impl Player {
     }
 
     async fn view<C: SolCall>(&self, call: C) -> Result<C::Return> {
-        let req = TransactionRequest::default()
-            .to(self.config.rollup.rollup)
-            .input(Bytes::from(call.abi_encode()).into());
-        let out = self.reader.client().call(&req, alloy::eips::BlockId::latest()).await?;
-        C::abi_decode_returns(&out)
-            .map_err(|e| Error::Invalid(format!("{} returned garbage: {e}", C::SIGNATURE)))
+        crate::node::view(self.reader.client(), self.config.rollup.rollup, call).await
     }
 
     async fn send<C: SolCall>(&self, call: C, value: U256) -> Result<()> {

@@ -1,0 +1,4 @@
+//! Integration tests of ply-channels, in one binary.
+
+mod common;
+mod wire;

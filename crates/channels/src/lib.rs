@@ -15,12 +15,11 @@
 //! - [`routing`]: the channel graph and the cheapest route with enough capacity.
 //! - [`store`]: persistence (redb, with an in-memory twin), group commit and recovery.
 
+pub mod channel;
 pub mod eip712;
 pub mod error;
 pub mod lock;
-
 pub mod messages;
-
 pub mod wire;
 
 pub use error::{ChannelError, ErrorKind, Result};

@@ -6,22 +6,22 @@ use ply_channels::{
 };
 use ply_core::{Address, B256, U256, dev::dev_signer};
 
-pub const CHAIN_ID: u64 = 1337;
+pub(crate) const CHAIN_ID: u64 = 1337;
 
-pub fn token_network() -> Address {
+pub(crate) fn token_network() -> Address {
     Address::repeat_byte(0x77)
 }
 
-pub fn domain() -> ChannelDomain {
+pub(crate) fn domain() -> ChannelDomain {
     ChannelDomain::new(CHAIN_ID, token_network())
 }
 
-pub fn key(i: usize) -> PrivateKeySigner {
+pub(crate) fn key(i: usize) -> PrivateKeySigner {
     dev_signer(i).unwrap()
 }
 
 /// One message of every kind, signed by dev account 1, deterministic (RFC 6979).
-pub fn sample_messages() -> Vec<(&'static str, SignedMessage)> {
+pub(crate) fn sample_messages() -> Vec<(&'static str, SignedMessage)> {
     let signer = key(1);
     let bp = |nonce: u64| {
         BalanceProof {

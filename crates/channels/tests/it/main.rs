@@ -1,4 +1,5 @@
 //! Integration tests of ply-channels, in one binary.
 
+mod channel;
 mod common;
 mod wire;

@@ -164,6 +164,36 @@ pub mod bindings {
     );
 
     alloy::sol!(
+        /// The hash-lock secrets of the payment channels: `registerSecret(secret)` /
+        /// `registerSecretBatch` record `keccak256(secret)` at the current block (the first
+        /// registration wins) and emit `SecretRevealed`; `getSecretRevealBlockHeight` reads it
+        /// (0: never). A lock is claimable at `TokenNetwork.unlock` iff its secret was registered
+        /// at a block no later than its expiration.
+        ///
+        /// Source: `contracts/src/channels/SecretRegistry.sol`; formats in `docs/channels.md`.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        SecretRegistry,
+        "artifacts/SecretRegistry.json"
+    );
+
+    alloy::sol!(
+        /// The payment channels' L1 contract (Raiden's `TokenNetwork`, one contract for ETH and
+        /// every listed ERC-20): `openChannel`, `setTotalDeposit`, `cooperativeClose` (both
+        /// signatures), `closeChannel` with the partner's balance proof,
+        /// `updateNonClosingBalanceProof` by anyone until the settle block (higher nonce wins),
+        /// `settleChannel`, `unlock` of pending locks against the `SecretRegistry`, `withdraw` of
+        /// refused payouts. Messages are EIP-712 (domain "PlyChannels" version "1"), bound to
+        /// chain, contract, channel id and generation.
+        ///
+        /// Source: `contracts/src/channels/TokenNetwork.sol`; formats in `docs/channels.md`.
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        TokenNetwork,
+        "artifacts/TokenNetwork.json"
+    );
+
+    alloy::sol!(
         /// A minimal ERC-20 token for tests and the devnet; anyone can `mint`.
         ///
         /// Source: `contracts/src/test/TestToken.sol`.
@@ -220,8 +250,8 @@ pub mod bindings {
 }
 
 pub use bindings::{
-    BatchVerifier, Bridge, MessageInbox, PoseidonT5, PoseidonT6, Rollup, StepExecutor, TestToken,
-    TokenRegistry, ToyVerifier, ZkRollup,
+    BatchVerifier, Bridge, MessageInbox, PoseidonT5, PoseidonT6, Rollup, SecretRegistry,
+    StepExecutor, TestToken, TokenNetwork, TokenRegistry, ToyVerifier, ZkRollup,
 };
 
 /// Every contract under `contracts/src` that has a checked-in artifact.
@@ -240,10 +270,14 @@ pub enum Contract {
     PoseidonT6,
     /// [`Rollup`]: the optimistic rollup's batches, outputs and dispute games.
     Rollup,
+    /// [`SecretRegistry`]: the payment channels' hash-lock secrets.
+    SecretRegistry,
     /// [`StepExecutor`]: the optimistic rollup's one-step proof.
     StepExecutor,
     /// [`TestToken`]: a freely mintable ERC-20 for tests and the devnet.
     TestToken,
+    /// [`TokenNetwork`]: the payment channels (open, deposit, close, dispute, settle, unlock).
+    TokenNetwork,
     /// [`TokenRegistry`]: the governed token listing the bridges inherit (abstract).
     TokenRegistry,
     /// [`ToyVerifier`]: the generated Groth16 verifier of ply-zk's toy circuit.
@@ -261,8 +295,10 @@ impl Contract {
         Contract::PoseidonT5,
         Contract::PoseidonT6,
         Contract::Rollup,
+        Contract::SecretRegistry,
         Contract::StepExecutor,
         Contract::TestToken,
+        Contract::TokenNetwork,
         Contract::TokenRegistry,
         Contract::ToyVerifier,
         Contract::ZkRollup,
@@ -283,8 +319,10 @@ impl Contract {
             Contract::PoseidonT5 => "PoseidonT5",
             Contract::PoseidonT6 => "PoseidonT6",
             Contract::Rollup => "Rollup",
+            Contract::SecretRegistry => "SecretRegistry",
             Contract::StepExecutor => "StepExecutor",
             Contract::TestToken => "TestToken",
+            Contract::TokenNetwork => "TokenNetwork",
             Contract::TokenRegistry => "TokenRegistry",
             Contract::ToyVerifier => "ToyVerifier",
             Contract::ZkRollup => "ZkRollup",
@@ -301,8 +339,10 @@ impl Contract {
             Contract::PoseidonT5 => &PoseidonT5::BYTECODE,
             Contract::PoseidonT6 => &PoseidonT6::BYTECODE,
             Contract::Rollup => &Rollup::BYTECODE,
+            Contract::SecretRegistry => &SecretRegistry::BYTECODE,
             Contract::StepExecutor => &StepExecutor::BYTECODE,
             Contract::TestToken => &TestToken::BYTECODE,
+            Contract::TokenNetwork => &TokenNetwork::BYTECODE,
             Contract::TokenRegistry => &TokenRegistry::BYTECODE,
             Contract::ToyVerifier => &ToyVerifier::BYTECODE,
             Contract::ZkRollup => &ZkRollup::BYTECODE,
@@ -318,8 +358,10 @@ impl Contract {
             Contract::PoseidonT5 => &PoseidonT5::DEPLOYED_BYTECODE,
             Contract::PoseidonT6 => &PoseidonT6::DEPLOYED_BYTECODE,
             Contract::Rollup => &Rollup::DEPLOYED_BYTECODE,
+            Contract::SecretRegistry => &SecretRegistry::DEPLOYED_BYTECODE,
             Contract::StepExecutor => &StepExecutor::DEPLOYED_BYTECODE,
             Contract::TestToken => &TestToken::DEPLOYED_BYTECODE,
+            Contract::TokenNetwork => &TokenNetwork::DEPLOYED_BYTECODE,
             Contract::TokenRegistry => &TokenRegistry::DEPLOYED_BYTECODE,
             Contract::ToyVerifier => &ToyVerifier::DEPLOYED_BYTECODE,
             Contract::ZkRollup => &ZkRollup::DEPLOYED_BYTECODE,
@@ -336,8 +378,10 @@ impl Contract {
             Contract::PoseidonT5 => include_str!("../artifacts/PoseidonT5.json"),
             Contract::PoseidonT6 => include_str!("../artifacts/PoseidonT6.json"),
             Contract::Rollup => include_str!("../artifacts/Rollup.json"),
+            Contract::SecretRegistry => include_str!("../artifacts/SecretRegistry.json"),
             Contract::StepExecutor => include_str!("../artifacts/StepExecutor.json"),
             Contract::TestToken => include_str!("../artifacts/TestToken.json"),
+            Contract::TokenNetwork => include_str!("../artifacts/TokenNetwork.json"),
             Contract::TokenRegistry => include_str!("../artifacts/TokenRegistry.json"),
             Contract::ToyVerifier => include_str!("../artifacts/ToyVerifier.json"),
             Contract::ZkRollup => include_str!("../artifacts/ZkRollup.json"),

@@ -19,7 +19,10 @@ pub mod channel;
 pub mod eip712;
 pub mod error;
 pub mod lock;
+pub mod manager;
 pub mod messages;
+pub mod routing;
+pub mod store;
 pub mod wire;
 
 pub use error::{ChannelError, ErrorKind, Result};

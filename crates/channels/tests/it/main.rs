@@ -2,4 +2,6 @@
 
 mod channel;
 mod common;
+mod net;
+mod payments;
 mod wire;

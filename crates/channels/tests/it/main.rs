@@ -2,6 +2,7 @@
 
 mod channel;
 mod common;
+mod fixtures;
 mod net;
 mod payments;
 mod wire;

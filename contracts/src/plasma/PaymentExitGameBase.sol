@@ -84,6 +84,8 @@ abstract contract PaymentExitGameBase {
     /// @dev `exitableAt` of an output in block `blknum` submitted at `timestamp`.
     function _exitableAt(uint256 blknum, uint64 timestamp) internal view returns (uint32) {
         uint256 soon = block.timestamp + minExitPeriod;
+        // Unix time fits 32 bits until 2106 (docs/plasma.md)
+        // forge-lint: disable-next-line(unsafe-typecast)
         if (framework.isDeposit(blknum)) return uint32(soon);
         uint256 late = uint256(timestamp) + 2 * minExitPeriod;
         return uint32(late > soon ? late : soon);

@@ -20,10 +20,10 @@ import {PaymentExitGameBase} from "./PaymentExitGameBase.sol";
 contract PaymentInFlightExitGame is PaymentExitGameBase {
     /// @notice Upper bound of the gas of `challengeInFlightExitNotCanonical` (the IFE bond is
     ///         this times `bondGasPrice`).
-    uint256 public constant IFE_CANONICITY_CHALLENGE_GAS = 120_000;
+    uint256 public constant IFE_CANONICITY_CHALLENGE_GAS = 100_000;
     /// @notice Upper bound of the gas of the input-spent and output-spent challenges (the
     ///         piggyback bond is this times `bondGasPrice`).
-    uint256 public constant PIGGYBACK_CHALLENGE_GAS = 120_000;
+    uint256 public constant PIGGYBACK_CHALLENGE_GAS = 90_000;
 
     /// @notice The bond of an in-flight exit, in wei.
     uint256 public immutable bond;
@@ -216,10 +216,14 @@ contract PaymentInFlightExitGame is PaymentExitGameBase {
         e.txHash = txHash;
         e.bondOwner = msg.sender;
         e.startedAt = uint64(block.timestamp);
+        // n <= 4 (PlasmaTx.decode)
+        // forge-lint: disable-next-line(unsafe-typecast)
         e.inputCount = uint8(n);
         e.outputCount = uint8(t.outputs.length);
         e.isCanonical = true;
         e.exitableAt = _exitableAt(youngest / PlasmaTx.BLOCK_OFFSET, youngestTimestamp);
+        // an input position is at most 2^64 - 1 (PlasmaTx.isPosition)
+        // forge-lint: disable-next-line(unsafe-typecast)
         e.youngestPosition = uint64(youngest);
         // Queued at once (under its first output's token) so that its bond always comes back.
         _enqueueFor(e, exitId, t.outputs[0].token);
@@ -260,6 +264,8 @@ contract PaymentInFlightExitGame is PaymentExitGameBase {
         if (signer != out.owner) revert WrongSigner(signer, out.owner);
         it.outputId = PlasmaTx.outputId(keccak256(inputTx), oindex);
         it.owner = out.owner;
+        // an input position is at most 2^64 - 1 (PlasmaTx.isPosition)
+        // forge-lint: disable-next-line(unsafe-typecast)
         it.position = uint64(pos);
         it.token = out.token;
         it.amount = out.amount;
@@ -298,6 +304,8 @@ contract PaymentInFlightExitGame is PaymentExitGameBase {
 
     function _piggyback(uint160 exitId, uint8 index, bool isOutput) private {
         InFlightExit storage e = _existing(exitId);
+        // the exit period is measured in L1 time, days long: a validator's few seconds do not matter
+        // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp >= e.startedAt + minExitPeriod / 2) revert FirstPhaseOver(exitId);
         if (index >= (isOutput ? e.outputCount : e.inputCount)) revert NoSuchItem(index);
         Item storage it = isOutput ? e.outputs[index] : e.inputs[index];
@@ -325,6 +333,8 @@ contract PaymentInFlightExitGame is PaymentExitGameBase {
     /// @param c The challenge.
     function challengeInFlightExitNotCanonical(CanonicityChallenge calldata c) external {
         InFlightExit storage e = _existing(c.exitId);
+        // as above
+        // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp >= e.startedAt + minExitPeriod / 2) revert FirstPhaseOver(c.exitId);
         if (c.inputIndex >= e.inputCount) revert NoSuchItem(c.inputIndex);
         if (keccak256(c.competingTx) == e.txHash) revert SameTransaction();

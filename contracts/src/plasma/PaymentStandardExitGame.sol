@@ -100,6 +100,8 @@ contract PaymentStandardExitGame is PaymentExitGameBase {
         uint32 exitableAt = _exitableAt(blknum, timestamp);
         StandardExit memory e;
         (exitId, e) = _record(t, keccak256(txBytes), utxoPos);
+        // _verifyInclusion checked utxoPos <= 2^64 - 1
+        // forge-lint: disable-next-line(unsafe-typecast)
         framework.enqueue(e.token, ExitPriority.compute(exitableAt, uint64(utxoPos), exitId));
         emit ExitStarted(e.owner, exitId, utxoPos, e.token, e.amount);
     }
@@ -117,6 +119,8 @@ contract PaymentStandardExitGame is PaymentExitGameBase {
         if (exits[exitId].owner != address(0)) revert ExitExists(exitId);
         if (challenged[exitId]) revert OutputSpent(exitId);
         if (framework.isOutputFinalized(oid)) revert OutputFinalized(oid);
+        // _verifyInclusion checked utxoPos <= 2^64 - 1
+        // forge-lint: disable-next-line(unsafe-typecast)
         e = StandardExit(out.owner, uint64(utxoPos), out.token, out.amount, oid);
         exits[exitId] = e;
     }

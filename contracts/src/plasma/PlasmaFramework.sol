@@ -271,12 +271,16 @@ contract PlasmaFramework is TokenRegistry {
         PriorityQueue.Heap storage q = _queues[token];
         if (q.size() == 0) revert QueueEmpty(token);
         uint256 top = q.min();
+        // exit times are days apart: a validator's few seconds do not matter
+        // forge-lint: disable-next-line(block-timestamp)
         if (ExitPriority.exitableAt(top) > block.timestamp) {
             revert ExitNotYetExitable(ExitPriority.exitId(top), ExitPriority.exitableAt(top));
         }
         _processing = true;
         while (processed < maxExits && q.size() != 0) {
             top = q.min();
+            // as above
+            // forge-lint: disable-next-line(block-timestamp)
             if (ExitPriority.exitableAt(top) > block.timestamp) break;
             q.pop();
             uint160 exitId = ExitPriority.exitId(top);

@@ -80,6 +80,8 @@ library PlasmaTx {
         if (m == 0 || m > MAX_OUTPUTS) revert MalformedTransaction("output count");
         if (len != 32 * (7 + n + 3 * m)) revert MalformedTransaction("length");
 
+        // VERSION is 1
+        // forge-lint: disable-next-line(unsafe-typecast)
         t.version = uint8(VERSION);
         t.metadata = bytes32(_word(b, 4));
         t.inputs = new uint256[](n);
@@ -100,6 +102,8 @@ library PlasmaTx {
             if (owner >> 160 != 0 || token >> 160 != 0) revert MalformedTransaction("address");
             if (owner == 0) revert MalformedTransaction("zero owner");
             if (amount == 0) revert MalformedTransaction("zero amount");
+            // owner and token were checked below 2^160 above
+            // forge-lint: disable-next-line(unsafe-typecast)
             t.outputs[k] = Output(address(uint160(owner)), address(uint160(token)), amount);
         }
     }

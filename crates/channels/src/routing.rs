@@ -43,22 +43,33 @@ impl FeeSchedule {
         incoming.checked_sub(self.fee(incoming)).filter(|o| !o.is_zero())
     }
 
-    /// The smallest incoming amount from which the mediator forwards at least `outgoing`.
+    /// The smallest incoming amount from which the mediator forwards at least `outgoing`
+    /// (a binary search: what `forward` gives never decreases as the incoming amount grows).
     pub fn gross(&self, outgoing: U256) -> Option<U256> {
         if self.ppm >= PPM {
             return None;
         }
-        // in * (1e6 - ppm) / 1e6 - base >= out  ⇒  in ≈ (out + base) * 1e6 / (1e6 - ppm),
-        // then stepped up past the rounding of `fee`.
-        let num = outgoing.checked_add(self.base)?.checked_mul(U256::from(PPM))?;
-        let mut incoming = num.div_ceil(U256::from(PPM - self.ppm));
-        for _ in 0..4 {
-            if self.forward(incoming).is_some_and(|o| o >= outgoing) {
-                return Some(incoming);
-            }
-            incoming = incoming.checked_add(U256::from(1))?;
+        // in - base - in * ppm / 1e6 >= out holds from in = (out + base + 1) * 1e6 / (1e6 - ppm)
+        // on; the answer lies between out + base and that bound.
+        let bound = outgoing
+            .checked_add(self.base)?
+            .checked_add(U256::from(1))?
+            .checked_mul(U256::from(PPM))?
+            .div_ceil(U256::from(PPM - self.ppm));
+        let ok = |x: U256| self.forward(x).is_some_and(|o| o >= outgoing);
+        let (mut lo, mut hi) = (outgoing.checked_add(self.base)?, bound);
+        if !ok(hi) {
+            return None;
         }
-        None
+        while lo < hi {
+            let mid = lo + (hi - lo) / U256::from(2);
+            if ok(mid) {
+                hi = mid;
+            } else {
+                lo = mid + U256::from(1);
+            }
+        }
+        Some(hi)
     }
 }
 

@@ -5,4 +5,6 @@ mod common;
 mod fixtures;
 mod net;
 mod payments;
+mod routing;
+mod store;
 mod wire;

@@ -58,8 +58,8 @@ fn a_mediated_payment_completes_and_pays_the_mediator_its_fee() {
     let mut net = abc(memory(), 1000);
     let route = net.route(A, C, 100);
     assert_eq!(route.path, vec![net.addr(A), net.addr(B), net.addr(C)]);
-    // B's fee on an incoming x is 1 + x/100: 102 in gives 100.98 → 100 out.
-    assert_eq!(route.amount, U256::from(103));
+    // B's fee on an incoming x is 1 + x/100 rounded down: 102 in gives 100 out.
+    assert_eq!(route.amount, U256::from(102));
     assert_eq!(route.lock_timeout, 2 * REVEAL_TIMEOUT);
     net.pay(A, C, 100, 7).unwrap();
     net.run();
@@ -73,10 +73,10 @@ fn a_mediated_payment_completes_and_pays_the_mediator_its_fee() {
         Event::PaymentReceived { amount, from, .. } => Some((*amount, *from)),
         _ => None,
     });
-    assert_eq!(received, Some((U256::from(101), net.addr(A))));
-    assert_eq!(net.available(A, B), U256::from(1000 - 103));
-    assert_eq!(net.available(B, C), U256::from(1000 - 101));
-    assert_eq!(net.available(B, A), U256::from(103));
+    assert_eq!(received, Some((U256::from(100), net.addr(A))));
+    assert_eq!(net.available(A, B), U256::from(1000 - 102));
+    assert_eq!(net.available(B, C), U256::from(1000 - 100));
+    assert_eq!(net.available(B, A), U256::from(102));
     no_pending_payments(&net);
     consistent(&net);
     for n in &net.nodes {
@@ -89,7 +89,7 @@ fn a_mediated_payment_completes_and_pays_the_mediator_its_fee() {
 fn the_same_balance_cannot_be_spent_on_two_routes_at_once() {
     let mut net = Net::new(memory(), &fees(), &[(A, B, 150, 0), (B, C, 1000, 0)]);
     net.pay(A, C, 100, 1).unwrap();
-    // The first lock (103) is reserved at send: 47 are left, so a second payment of 100 on
+    // The first lock (102) is reserved at send: 48 are left, so a second payment of 100 on
     // any route through this channel is refused before anything is signed.
     let route = net.route(A, C, 40);
     let err =
@@ -107,10 +107,10 @@ fn the_same_balance_cannot_be_spent_on_two_routes_at_once() {
     assert!(matches!(err, ChannelError::InsufficientBalance { .. }), "{err}");
     // A direct payment cannot take it either.
     let b_addr = net.addr(B);
-    let err = net.nodes[A].manager.pay_direct(b_addr, U256::from(48), 3).unwrap_err();
+    let err = net.nodes[A].manager.pay_direct(b_addr, U256::from(49), 3).unwrap_err();
     assert!(matches!(err, ChannelError::InsufficientBalance { .. }), "{err}");
     net.run();
-    assert_eq!(net.available(A, B), U256::from(47));
+    assert_eq!(net.available(A, B), U256::from(48));
     // B would refuse a lock beyond A's balance even if A's node tried (checked in
     // channel tests); here the first payment simply completes.
     no_pending_payments(&net);
@@ -123,12 +123,12 @@ fn a_withheld_secret_expires_and_every_hop_gets_its_funds_back() {
     net.filter = Some(Box::new(|_, _, m| !is_kind(m, "secret_request")));
     net.pay(A, C, 100, 9).unwrap();
     net.run();
-    assert_eq!(net.available(A, B), U256::from(897));
+    assert_eq!(net.available(A, B), U256::from(898));
     let expiration = START_BLOCK + 2 * REVEAL_TIMEOUT;
     // Not yet: nobody removes a lock before it expires.
     net.block(expiration);
     net.run();
-    assert_eq!(net.available(A, B), U256::from(897));
+    assert_eq!(net.available(A, B), U256::from(898));
     net.block(expiration + 1);
     net.run();
     assert!(net.nodes[A].events.iter().any(|e| matches!(e, Event::PaymentFailed { .. })));
@@ -162,7 +162,7 @@ fn a_mediator_withholding_the_secret_makes_the_target_claim_on_l1() {
     net.run();
     let calls = &net.nodes[C].l1;
     assert!(calls.contains(&L1Call::RegisterSecret { secret: B256::repeat_byte(5) }), "{calls:?}");
-    assert!(calls.iter().any(|c| matches!(c, L1Call::Close { partner_proof: Some(p), .. } if p.proof.locked_amount == U256::from(101))));
+    assert!(calls.iter().any(|c| matches!(c, L1Call::Close { partner_proof: Some(p), .. } if p.proof.locked_amount == U256::from(100))));
     // Once the secret is on L1 in time, B can no longer remove C's lock as expired, and A,
     // seeing it, pays B off-chain: the payment completes through the registry.
     for i in [A, B, C] {
@@ -257,7 +257,7 @@ fn crash_mid_payment(stores: Vec<Box<dyn Store>>) {
     );
     no_pending_payments(&net);
     consistent(&net);
-    assert_eq!(net.available(B, A), U256::from(103 + 52));
+    assert_eq!(net.available(B, A), U256::from(102 + 51));
     for n in &net.nodes {
         assert!(n.manager.outbox().is_empty());
     }

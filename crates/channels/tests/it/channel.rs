@@ -80,7 +80,8 @@ fn every_bad_proof_is_refused_and_the_channel_goes_on() {
     let honest = a2.send_direct(U256::from(50), &key(1)).unwrap();
     let base = honest.proof;
     let direct = ProofUpdate::Direct(U256::from(50));
-    let cases: Vec<(&str, SignedBalanceProof, fn(&ChannelError) -> bool)> = vec![
+    type Case = (&'static str, SignedBalanceProof, fn(&ChannelError) -> bool);
+    let cases: Vec<Case> = vec![
         ("nonce skips", forged(&base, 1, |p| p.nonce += 1), |e| {
             matches!(e, ChannelError::WrongNonce { expected: 2, got: 3 })
         }),

@@ -29,14 +29,16 @@ abstract contract ValidatorSet {
     /// @notice Half the secp256k1 group order: a canonical signature's `s` is at most this.
     uint256 public constant SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
+    // The three below share one storage slot (one cold read per signed message).
+
     /// @notice The current set's epoch (1 at deployment).
     uint64 public epoch;
 
-    /// @notice The current set's total weight (never zero).
-    uint256 public totalWeight;
-
     /// @notice The current set's threshold, in basis points of `totalWeight`.
-    uint256 public thresholdNumerator;
+    uint32 public thresholdNumerator;
+
+    /// @notice The current set's total weight (never zero; at most 128 weights of 64 bits).
+    uint128 public totalWeight;
 
     /// @dev The current set's members, ascending.
     address[] private _validators;
@@ -148,8 +150,11 @@ abstract contract ValidatorSet {
         if (total == 0) revert ZeroTotalWeight();
 
         epoch = next;
-        totalWeight = total;
-        thresholdNumerator = numerator;
+        // casting is safe: numerator <= THRESHOLD_DENOMINATOR, total <= 128 * (2^64 - 1)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        thresholdNumerator = uint32(numerator);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        totalWeight = uint128(total);
         _validators = members;
         emit ValidatorSetUpdated(next, members, weights, numerator, total);
     }

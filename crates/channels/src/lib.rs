@@ -18,6 +18,7 @@
 pub mod channel;
 pub mod eip712;
 pub mod error;
+pub mod l1;
 pub mod lock;
 pub mod manager;
 pub mod messages;

@@ -3,6 +3,7 @@
 mod channel;
 mod common;
 mod fixtures;
+mod l1;
 mod net;
 mod payments;
 mod routing;

@@ -727,6 +727,9 @@ impl ChannelManager {
                 route.lock_timeout, self.config.max_lock_timeout
             )));
         }
+        if route.path.iter().collect::<BTreeSet<_>>().len() != route.path.len() {
+            return Err(invalid("the route visits a node twice".into()));
+        }
         let hash = secrethash(&secret);
         if self.payments.contains_key(&hash) {
             return Err(ChannelError::DuplicateLock { secrethash: hash });
@@ -976,11 +979,26 @@ impl ChannelManager {
         if out.state != HopState::Pending {
             return Ok(());
         }
+        // After the lock expired only an on-chain registration in time entitles the payee:
+        // paying it later could leave us unpaid by our own payer, whose lock has expired too.
+        if self.meta.block > out.lock.expiration
+            && !self.registered_in_time(&hash, out.lock.expiration)
+        {
+            return Ok(());
+        }
         let (payment_id, is_initiator, target, amount) =
             (p.payment_id, p.incoming.is_none(), p.target, p.amount);
+        let in_time = self.registered_in_time(&hash, out.lock.expiration);
         let Some(channel) =
             self.channels.get_mut(&out.channel_id).filter(|c| c.status == ChannelStatus::Open)
         else {
+            // The channel is closed: a lock whose secret is on L1 in time is settled there.
+            if in_time
+                && let Some(o) = self.payments.get_mut(&hash).and_then(|p| p.outgoing.as_mut())
+            {
+                o.state = HopState::OnChain;
+                batch.payments.insert(hash);
+            }
             return Ok(());
         };
         let (proof, _) = channel.send_unlock(&hash, &self.signer)?;

@@ -40,6 +40,9 @@ contract TokenNetwork is TokenRegistry {
     ///         reverts, is credited a pending withdrawal instead.
     uint256 public constant PAYOUT_GAS = 50_000;
 
+    /// @notice The largest `maxSettleTimeout` a deployment may choose (2^32 - 1 blocks).
+    uint64 public constant MAX_SETTLE_TIMEOUT_BOUND = type(uint32).max;
+
     /// @notice Half the order of secp256k1: the largest `s` of a canonical signature.
     uint256 public constant SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
@@ -282,6 +285,8 @@ contract TokenNetwork is TokenRegistry {
     error NothingToUnlock();
     /// @notice The locks do not hash to the recorded locks root (or are not whole locks).
     error LocksNotCommitted();
+    /// @notice A withdrawal to the zero address.
+    error InvalidWithdrawalRecipient();
     /// @notice No pending withdrawal for the caller in this token.
     error NothingToWithdraw();
     /// @notice A withdrawal's transfer failed.
@@ -301,11 +306,17 @@ contract TokenNetwork is TokenRegistry {
     /// @param registry The secret registry `unlock` reads.
     /// @param governor The account that lists ERC-20 tokens (`registerToken`).
     /// @param minTimeout The shortest settle timeout, in blocks (non-zero).
-    /// @param maxTimeout The longest settle timeout, in blocks (at least `minTimeout`).
+    /// @param maxTimeout The longest settle timeout, in blocks (at least `minTimeout`, at most
+    ///        `MAX_SETTLE_TIMEOUT_BOUND`).
     constructor(SecretRegistry registry, address governor, uint64 minTimeout, uint64 maxTimeout)
         TokenRegistry(governor, type(uint32).max)
     {
-        if (address(registry) == address(0) || minTimeout == 0 || maxTimeout < minTimeout) revert InvalidConfig();
+        // The bound on the longest timeout keeps `block.number + settleTimeout` far from
+        // overflowing, so a close can never revert for it.
+        if (
+            address(registry) == address(0) || minTimeout == 0 || maxTimeout < minTimeout
+                || maxTimeout > MAX_SETTLE_TIMEOUT_BOUND
+        ) revert InvalidConfig();
         secretRegistry = registry;
         minSettleTimeout = minTimeout;
         maxSettleTimeout = maxTimeout;
@@ -577,8 +588,9 @@ contract TokenNetwork is TokenRegistry {
 
     /// @notice Takes the caller's pending withdrawal of `token` (payouts it refused), to `to`.
     /// @param token The token (`address(0)`: ETH).
-    /// @param to Where to pay it.
+    /// @param to Where to pay it (non-zero).
     function withdraw(address token, address to) external nonReentrant {
+        if (to == address(0)) revert InvalidWithdrawalRecipient();
         uint256 amount = _pendingWithdrawals[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw();
         delete _pendingWithdrawals[msg.sender][token];

@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {TokenNetwork} from "../../src/channels/TokenNetwork.sol";
 import {TokenRegistry} from "../../src/common/TokenRegistry.sol";
+import {SecretRegistry} from "../../src/channels/SecretRegistry.sol";
 import {TestToken} from "../../src/test/TestToken.sol";
 import {ChannelsFixture} from "./ChannelsFixture.sol";
 
@@ -359,5 +360,9 @@ contract ChannelsAttacksTest is ChannelsFixture {
         new TokenNetwork(registry, GOVERNOR, 0, 10);
         vm.expectRevert(TokenNetwork.InvalidConfig.selector);
         new TokenNetwork(registry, GOVERNOR, 10, 9);
+        vm.expectRevert(TokenNetwork.InvalidConfig.selector);
+        new TokenNetwork(registry, GOVERNOR, 10, uint64(type(uint32).max) + 1);
+        vm.expectRevert(TokenNetwork.InvalidConfig.selector);
+        new TokenNetwork(SecretRegistry(address(0)), GOVERNOR, 10, 20);
     }
 }

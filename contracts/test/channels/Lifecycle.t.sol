@@ -278,6 +278,51 @@ contract ChannelsLifecycleTest is ChannelsFixture {
         vm.assertEq(h2, l2);
     }
 
+    bytes internal e2eLocks1;
+    bytes internal e2eLocks2;
+
+    /// @dev End to end, whatever both parties signed (absurd amounts, locks that do not add up
+    ///      to the locked amount, secrets registered or not): after settle and both unlocks the
+    ///      participants together received exactly the deposits and the network holds nothing.
+    function testFuzz_EndToEndConservation(
+        uint128 deposits,
+        uint256 t1,
+        uint256 l1,
+        uint256 a1,
+        uint256 t2,
+        uint256 l2,
+        uint256 a2,
+        uint8 reveals
+    ) public {
+        uint256 total = uint256(uint64(deposits)) + uint256(deposits >> 64);
+        vm.deal(p1, type(uint64).max);
+        vm.deal(p2, type(uint64).max);
+        bytes32 id = openEth(uint64(deposits), uint64(deposits >> 64));
+        e2eLocks1 = lockOf(a1, block.number + 100, bytes32(uint256(1)));
+        e2eLocks2 = lockOf(a2, block.number + 100, bytes32(uint256(2)));
+        if (reveals & 1 != 0) registry.registerSecret(bytes32(uint256(1)));
+        if (reveals & 2 != 0) registry.registerSecret(bytes32(uint256(2)));
+        close(id, p1, key2, 3, t2, l2, keccak256(e2eLocks2));
+        e2eUpdate(id, t1, l1);
+        e2eSettleAndUnlock(id, total);
+    }
+
+    function e2eUpdate(bytes32 id, uint256 t1, uint256 l1) internal {
+        update(id, eve, p1, key1, p2, key2, 5, t1, l1, keccak256(e2eLocks1));
+    }
+
+    function e2eSettleAndUnlock(bytes32 id, uint256 total) internal {
+        vm.roll(block.number + TIMEOUT + 1);
+        uint256 before = p1.balance + p2.balance;
+        network.settleChannel(id);
+        (, uint256 held1) = network.getPendingLocks(id, 1, p1);
+        (, uint256 held2) = network.getPendingLocks(id, 1, p2);
+        if (held1 != 0) network.unlock(id, 1, p1, p2, e2eLocks1);
+        if (held2 != 0) network.unlock(id, 1, p2, p1, e2eLocks2);
+        vm.assertEq(p1.balance + p2.balance - before, total);
+        vm.assertEq(address(network).balance, 0);
+    }
+
     // ---- payouts that a recipient refuses ----
 
     function test_RefusingRecipientDoesNotBlockPartner() public {
@@ -302,6 +347,9 @@ contract ChannelsLifecycleTest is ChannelsFixture {
         vm.prank(p1);
         vm.expectRevert(TokenNetwork.NothingToWithdraw.selector);
         network.withdraw(address(0), WATCHTOWER);
+        vm.prank(p2);
+        vm.expectRevert(TokenNetwork.InvalidWithdrawalRecipient.selector);
+        network.withdraw(address(0), address(0));
     }
 
     function test_ReentrantRecipientCannotReenterOrBlockSettle() public {

@@ -2,8 +2,8 @@
 pragma solidity ^0.8.30;
 
 import {PlasmaFramework} from "./PlasmaFramework.sol";
-import {PlasmaTx} from "./PlasmaTx.sol";
-import {PlasmaMerkle} from "./PlasmaMerkle.sol";
+import * as PlasmaTx from "./PlasmaTx.sol";
+import * as PlasmaMerkle from "./PlasmaMerkle.sol";
 
 /// @title PaymentExitGameBase
 /// @author ply

@@ -2,8 +2,8 @@
 pragma solidity ^0.8.30;
 
 import {PlasmaFramework} from "./PlasmaFramework.sol";
-import {PlasmaTx} from "./PlasmaTx.sol";
-import {ExitPriority} from "./ExitPriority.sol";
+import * as PlasmaTx from "./PlasmaTx.sol";
+import * as ExitPriority from "./ExitPriority.sol";
 import {PaymentExitGameBase} from "./PaymentExitGameBase.sol";
 
 /// @title PaymentStandardExitGame

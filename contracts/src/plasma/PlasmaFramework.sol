@@ -2,20 +2,10 @@
 pragma solidity ^0.8.30;
 
 import {TokenRegistry} from "../common/TokenRegistry.sol";
-import {PlasmaTx} from "./PlasmaTx.sol";
-import {PlasmaMerkle} from "./PlasmaMerkle.sol";
-import {PriorityQueue} from "./PriorityQueue.sol";
-import {ExitPriority} from "./ExitPriority.sol";
-
-/// @title IPlasmaExitGame
-/// @author ply
-/// @notice What the framework calls on an exit game when it pops one of the game's exits.
-interface IPlasmaExitGame {
-    /// @notice Finalizes exit `exitId` for `token` (pays it through the framework, or not).
-    /// @param exitId The exit.
-    /// @param token The queue's token.
-    function processExit(uint160 exitId, address token) external;
-}
+import * as PlasmaTx from "./PlasmaTx.sol";
+import * as PlasmaMerkle from "./PlasmaMerkle.sol";
+import * as PriorityQueue from "./PriorityQueue.sol";
+import * as ExitPriority from "./ExitPriority.sol";
 
 /// @title PlasmaFramework
 /// @author ply
@@ -29,7 +19,7 @@ interface IPlasmaExitGame {
 ///      that fails (an owner contract that reverts, a token that refuses) is credited to
 ///      `pendingWithdrawals` instead, so no exit can block the queue.
 contract PlasmaFramework is TokenRegistry {
-    using PriorityQueue for PriorityQueue.Heap;
+    using {PriorityQueue.insert, PriorityQueue.min, PriorityQueue.pop, PriorityQueue.size} for PriorityQueue.Heap;
 
     /// @notice Operator blocks are numbered 1000, 2000, …; deposit blocks fill the gaps.
     uint256 public constant CHILD_BLOCK_INTERVAL = 1000;
@@ -285,7 +275,7 @@ contract PlasmaFramework is TokenRegistry {
             q.pop();
             uint160 exitId = ExitPriority.exitId(top);
             address game = exitId >> 159 == 0 ? standardExitGame : inFlightExitGame;
-            IPlasmaExitGame(game).processExit(exitId, token);
+            _callGame(game, exitId, token);
             emit ExitProcessed(token, exitId, top);
             processed++;
         }
@@ -366,6 +356,17 @@ contract PlasmaFramework is TokenRegistry {
         } else {
             (bool ok, bytes memory ret) = token.call(abi.encodeWithSelector(0xa9059cbb, msg.sender, amount));
             if (!ok || !_returnedTrue(ret)) revert TokenCallFailed(token);
+        }
+    }
+
+    /// @dev `game.processExit(exitId, token)`; a revert there (a bug) reverts the whole call.
+    ///      A plain call rather than an interface type keeps the games' ABI in one place.
+    function _callGame(address game, uint160 exitId, address token) private {
+        (bool ok, bytes memory ret) = game.call(abi.encodeWithSignature("processExit(uint160,address)", exitId, token));
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
+            }
         }
     }
 

@@ -2,9 +2,9 @@
 pragma solidity ^0.8.30;
 
 import {Test} from "../utils/Test.sol";
-import {PlasmaTx} from "../../src/plasma/PlasmaTx.sol";
-import {PlasmaMerkle} from "../../src/plasma/PlasmaMerkle.sol";
-import {ExitPriority} from "../../src/plasma/ExitPriority.sol";
+import * as PlasmaTx from "../../src/plasma/PlasmaTx.sol";
+import * as PlasmaMerkle from "../../src/plasma/PlasmaMerkle.sol";
+import * as ExitPriority from "../../src/plasma/ExitPriority.sol";
 
 /// @notice The format fixtures `crates/plasma/tests/fixtures/plasma_v1.json` pins: what the
 ///         contracts compute for a sample transaction (canonical bytes, hash, EIP-712 struct hash,

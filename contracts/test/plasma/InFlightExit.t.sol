@@ -5,7 +5,7 @@ import {PlasmaFixture} from "./PlasmaFixture.sol";
 import {PaymentExitGameBase} from "../../src/plasma/PaymentExitGameBase.sol";
 import {PaymentInFlightExitGame} from "../../src/plasma/PaymentInFlightExitGame.sol";
 import {PaymentStandardExitGame} from "../../src/plasma/PaymentStandardExitGame.sol";
-import {PlasmaTx} from "../../src/plasma/PlasmaTx.sol";
+import * as PlasmaTx from "../../src/plasma/PlasmaTx.sol";
 
 /// @notice MoreVP in-flight exits: start, piggybacks, the three challenges, the response, and
 ///         outputs exited twice being paid once.

@@ -5,7 +5,7 @@ import {Test} from "../utils/Test.sol";
 import {PlasmaFramework} from "../../src/plasma/PlasmaFramework.sol";
 import {PaymentStandardExitGame} from "../../src/plasma/PaymentStandardExitGame.sol";
 import {PaymentInFlightExitGame} from "../../src/plasma/PaymentInFlightExitGame.sol";
-import {PlasmaTx} from "../../src/plasma/PlasmaTx.sol";
+import * as PlasmaTx from "../../src/plasma/PlasmaTx.sol";
 import {TestToken} from "../../src/test/TestToken.sol";
 
 /// @notice A deployed plasma (framework, both exit games, a listed token), the users' keys, and

@@ -3,15 +3,15 @@ pragma solidity ^0.8.30;
 
 import {PlasmaFixture} from "./PlasmaFixture.sol";
 import {PlasmaFramework} from "../../src/plasma/PlasmaFramework.sol";
-import {PlasmaTx} from "../../src/plasma/PlasmaTx.sol";
-import {PlasmaMerkle} from "../../src/plasma/PlasmaMerkle.sol";
-import {PriorityQueue} from "../../src/plasma/PriorityQueue.sol";
+import * as PlasmaTx from "../../src/plasma/PlasmaTx.sol";
+import * as PlasmaMerkle from "../../src/plasma/PlasmaMerkle.sol";
+import * as PriorityQueue from "../../src/plasma/PriorityQueue.sol";
 import {TokenRegistry} from "../../src/common/TokenRegistry.sol";
 import {TestToken} from "../../src/test/TestToken.sol";
 
 /// @dev Exposes the libraries to external calls, so that their reverts can be expected.
 contract PlasmaLibHarness {
-    using PriorityQueue for PriorityQueue.Heap;
+    using {PriorityQueue.insert, PriorityQueue.min, PriorityQueue.pop, PriorityQueue.size} for PriorityQueue.Heap;
 
     PriorityQueue.Heap private _heap;
 

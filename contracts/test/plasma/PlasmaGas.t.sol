@@ -6,7 +6,7 @@ import {PlasmaFixture} from "./PlasmaFixture.sol";
 import {PlasmaFramework} from "../../src/plasma/PlasmaFramework.sol";
 import {PaymentStandardExitGame} from "../../src/plasma/PaymentStandardExitGame.sol";
 import {PaymentInFlightExitGame} from "../../src/plasma/PaymentInFlightExitGame.sol";
-import {PlasmaTx} from "../../src/plasma/PlasmaTx.sol";
+import * as PlasmaTx from "../../src/plasma/PlasmaTx.sol";
 
 /// @notice The L1 gas of each plasma operation (docs/plasma.md, "Gas"), as whole transactions:
 ///         execution (forge's `lastCallGas`) plus the 21,000 base and the calldata (EIP-2028,

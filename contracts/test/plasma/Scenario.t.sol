@@ -5,8 +5,8 @@ import {Vm} from "../utils/Vm.sol";
 import {PlasmaFixture} from "./PlasmaFixture.sol";
 import {PlasmaFramework} from "../../src/plasma/PlasmaFramework.sol";
 import {PaymentExitGameBase} from "../../src/plasma/PaymentExitGameBase.sol";
-import {PlasmaTx} from "../../src/plasma/PlasmaTx.sol";
-import {ExitPriority} from "../../src/plasma/ExitPriority.sol";
+import * as PlasmaTx from "../../src/plasma/PlasmaTx.sol";
+import * as ExitPriority from "../../src/plasma/ExitPriority.sol";
 
 /// @notice The attacks of the issue, end to end: an operator that includes a transaction spending
 ///         someone else's output, and a mass exit of 1,000 outputs in exact priority order.

@@ -6,9 +6,9 @@ import {PlasmaFixture} from "./PlasmaFixture.sol";
 import {PlasmaFramework} from "../../src/plasma/PlasmaFramework.sol";
 import {PaymentExitGameBase} from "../../src/plasma/PaymentExitGameBase.sol";
 import {PaymentStandardExitGame} from "../../src/plasma/PaymentStandardExitGame.sol";
-import {PlasmaTx} from "../../src/plasma/PlasmaTx.sol";
-import {PlasmaMerkle} from "../../src/plasma/PlasmaMerkle.sol";
-import {ExitPriority} from "../../src/plasma/ExitPriority.sol";
+import * as PlasmaTx from "../../src/plasma/PlasmaTx.sol";
+import * as PlasmaMerkle from "../../src/plasma/PlasmaMerkle.sol";
+import * as ExitPriority from "../../src/plasma/ExitPriority.sol";
 
 /// @dev An exit owner whose `receive` always reverts: its payments must not block the queue.
 contract RevertingOwner {

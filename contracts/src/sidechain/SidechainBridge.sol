@@ -104,27 +104,28 @@ contract SidechainBridge is TokenRegistry, ValidatorSet {
         uint192 spent;
     }
 
-    /// @notice The state of a queued withdrawal.
-    enum QueueStatus {
-        None,
-        Pending,
-        Executed,
-        Cancelled
-    }
+    /// @notice A queued withdrawal's status: waiting for its delay (or the guardians).
+    uint8 public constant QUEUE_PENDING = 1;
+
+    /// @notice A queued withdrawal's status: paid.
+    uint8 public constant QUEUE_EXECUTED = 2;
+
+    /// @notice A queued withdrawal's status: cancelled by the guardians, never to be paid.
+    uint8 public constant QUEUE_CANCELLED = 3;
 
     /// @notice A withdrawal above the caps, waiting for its delay.
     /// @param recipient The L1 account to pay.
     /// @param token The token (`address(0)`: ETH).
     /// @param amount The amount.
     /// @param executableAt The earliest `block.timestamp` at which it can be executed.
-    /// @param status Its state.
+    /// @param status 0 (none), `QUEUE_PENDING`, `QUEUE_EXECUTED` or `QUEUE_CANCELLED`.
     /// @param cancelVotes Bit `i` set: guardian `i` voted to cancel it.
     struct QueuedWithdrawal {
         address recipient;
         address token;
         uint256 amount;
         uint64 executableAt;
-        QueueStatus status;
+        uint8 status;
         uint256 cancelVotes;
     }
 
@@ -522,7 +523,7 @@ contract SidechainBridge is TokenRegistry, ValidatorSet {
                 token: withdrawal.token,
                 amount: withdrawal.amount,
                 executableAt: executableAt,
-                status: QueueStatus.Pending,
+                status: QUEUE_PENDING,
                 cancelVotes: 0
             });
             emit WithdrawalQueued(id, withdrawal.recipient, withdrawal.token, withdrawal.amount, executableAt);
@@ -543,11 +544,11 @@ contract SidechainBridge is TokenRegistry, ValidatorSet {
     /// @param id The withdrawal's id.
     function executeQueued(uint256 id) external nonReentrant {
         QueuedWithdrawal storage q = _queue[id];
-        if (q.status != QueueStatus.Pending) revert NotQueued(id);
+        if (q.status != QUEUE_PENDING) revert NotQueued(id);
         // Seconds of proposer skew are immaterial against a delay of hours or days.
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < q.executableAt) revert DelayNotPassed(id, q.executableAt);
-        q.status = QueueStatus.Executed;
+        q.status = QUEUE_EXECUTED;
         emit WithdrawalPaid(id, q.recipient, q.token, q.amount);
         _pay(q.token, q.recipient, q.amount);
     }
@@ -559,7 +560,7 @@ contract SidechainBridge is TokenRegistry, ValidatorSet {
         uint256 slot = _guardianSlot[msg.sender];
         if (slot == 0) revert NotGuardian(msg.sender);
         QueuedWithdrawal storage q = _queue[id];
-        if (q.status != QueueStatus.Pending) revert NotQueued(id);
+        if (q.status != QUEUE_PENDING) revert NotQueued(id);
         // Seconds of proposer skew are immaterial against a delay of hours or days.
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp >= q.executableAt) revert DelayPassed(id);
@@ -572,14 +573,14 @@ contract SidechainBridge is TokenRegistry, ValidatorSet {
         uint256 count = _popcount(votes);
         emit CancelVoted(id, msg.sender, count);
         if (count >= guardianQuorum) {
-            q.status = QueueStatus.Cancelled;
+            q.status = QUEUE_CANCELLED;
             emit WithdrawalCancelled(id);
         }
     }
 
     /// @notice A queued withdrawal.
     /// @param id Its id.
-    /// @return The record (status `None` if there is none).
+    /// @return The record (status 0 if there is none).
     function queuedWithdrawal(uint256 id) external view returns (QueuedWithdrawal memory) {
         return _queue[id];
     }

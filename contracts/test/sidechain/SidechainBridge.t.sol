@@ -566,12 +566,12 @@ contract SidechainBridgeTest is SidechainFixture {
         vm.expectRevert(abi.encodeWithSelector(SidechainBridge.AlreadyVoted.selector, id, guardianList[0]));
         vm.prank(guardianList[0]);
         bridge.voteCancel(id);
-        vm.assertEq(uint256(bridge.queuedWithdrawal(id).status), uint256(SidechainBridge.QueueStatus.Pending));
+        vm.assertEq(uint256(bridge.queuedWithdrawal(id).status), uint256(bridge.QUEUE_PENDING()));
         vm.expectEmit(address(bridge));
         emit SidechainBridge.WithdrawalCancelled(id);
         vm.prank(guardianList[2]);
         bridge.voteCancel(id);
-        vm.assertEq(uint256(bridge.queuedWithdrawal(id).status), uint256(SidechainBridge.QueueStatus.Cancelled));
+        vm.assertEq(uint256(bridge.queuedWithdrawal(id).status), uint256(bridge.QUEUE_CANCELLED()));
 
         vm.warp(at + 1);
         vm.expectRevert(abi.encodeWithSelector(SidechainBridge.NotQueued.selector, id));

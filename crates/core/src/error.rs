@@ -15,6 +15,12 @@ pub enum Error {
     /// A private key that is not a valid secp256k1 scalar.
     #[error("invalid private key: {0}")]
     InvalidPrivateKey(String),
+    /// A signature that is not canonical (see [`crate::signature::check_canonical`]).
+    #[error("bad signature: {reason}")]
+    NonCanonicalSignature {
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// `Result` with [`Error`].

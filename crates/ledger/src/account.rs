@@ -5,9 +5,7 @@ use ply_core::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A token id: 0 is ETH, ERC-20 tokens get 1, 2, … when registered on L1. It is the token's
-/// position in every balance tree.
-pub type TokenId = u32;
+pub use ply_core::TokenId;
 
 /// The token id of ETH.
 pub const ETH: TokenId = 0;

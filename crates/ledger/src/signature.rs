@@ -6,39 +6,19 @@
 
 use crate::{LedgerError, Result};
 use alloy::primitives::Signature;
-use ply_core::U256;
 
-/// The order `n` of the secp256k1 group.
-pub const SECP256K1_ORDER: U256 = U256::from_be_bytes([
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE,
-    0xBA, 0xAE, 0xDC, 0xE6, 0xAF, 0x48, 0xA0, 0x3B, 0xBF, 0xD2, 0x5E, 0x8C, 0xD0, 0x36, 0x41, 0x41,
-]);
-
-/// The largest canonical `s`, `n / 2` (as in EIP-2 and OpenZeppelin's `ECDSA`).
-pub const MAX_LOW_S: U256 = U256::from_be_bytes([
-    0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0x5D, 0x57, 0x6E, 0x73, 0x57, 0xA4, 0x50, 0x1D, 0xDF, 0xE9, 0x2F, 0x46, 0x68, 0x1B, 0x20, 0xA0,
-]);
+pub use ply_core::signature::{MAX_LOW_S, SECP256K1_ORDER};
 
 /// The length of a compact signature.
 pub const COMPACT_SIGNATURE_LEN: usize = 64;
 
-/// Refuses signatures that are not canonical: `s` above `n / 2`, or `r` or `s` zero.
+/// Refuses signatures that are not canonical: the core's check
+/// ([`ply_core::signature::check_canonical`]), its refusal as a [`LedgerError::BadSignature`].
 pub fn check_canonical(signature: &Signature) -> Result<()> {
-    if signature.s() > MAX_LOW_S {
-        return Err(LedgerError::BadSignature {
-            reason: format!("s = {:#x} is above n/2 (not canonical)", signature.s()),
-        });
-    }
-    if signature.r().is_zero() || signature.s().is_zero() {
-        return Err(LedgerError::BadSignature { reason: "r or s is zero".to_owned() });
-    }
-    if signature.r() >= SECP256K1_ORDER {
-        return Err(LedgerError::BadSignature {
-            reason: format!("r = {:#x} is not below the group order", signature.r()),
-        });
-    }
-    Ok(())
+    ply_core::signature::check_canonical(signature).map_err(|e| match e {
+        ply_core::Error::NonCanonicalSignature { reason } => LedgerError::BadSignature { reason },
+        other => LedgerError::BadSignature { reason: other.to_string() },
+    })
 }
 
 /// The EIP-2098 compact encoding of a canonical signature.
@@ -58,6 +38,7 @@ pub fn from_compact(bytes: &[u8; COMPACT_SIGNATURE_LEN]) -> Result<Signature> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ply_core::U256;
 
     #[test]
     fn constants_are_the_curve_order_and_its_half() {

@@ -41,7 +41,10 @@ pub async fn run_settlement<S: Settlement>(
 }
 
 /// How long the oldest unbatched block has waited, on the node's clock: the batch-due policy's
-/// age. The wait starts when there is something to batch and starts over after each batch.
+/// age. The wait counts from the last time nothing waited (or from the first observation, or
+/// from the last batch), so that a block sealed between two observations has waited since the
+/// first of them: on a manual clock, a test that seals a block and then moves the clock past
+/// the batch age has the batch due, however late the loop looks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BatchAge {
     since: Option<Duration>,
@@ -55,11 +58,12 @@ impl BatchAge {
 
     /// The age at `now` of what waits (`pending`: whether anything waits).
     pub fn observe(&mut self, pending: bool, now: Duration) -> Duration {
+        let since = *self.since.get_or_insert(now);
         if !pending {
-            self.since = None;
+            self.since = Some(now);
             return Duration::ZERO;
         }
-        now.saturating_sub(*self.since.get_or_insert(now))
+        now.saturating_sub(since)
     }
 
     /// A batch was cut at `now`: what waits from now on waits since then.
@@ -73,15 +77,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_age_counts_from_when_something_waits_and_from_the_last_cut() {
+    fn the_age_counts_from_the_last_empty_observation_or_the_last_cut() {
         let s = Duration::from_secs;
         let mut age = BatchAge::new();
+        assert_eq!(age.observe(true, s(5)), s(0), "the first observation starts the wait");
+        assert_eq!(age.observe(true, s(7)), s(2));
         assert_eq!(age.observe(false, s(10)), s(0));
-        assert_eq!(age.observe(true, s(12)), s(0));
-        assert_eq!(age.observe(true, s(15)), s(3));
+        // Sealed some time after 10, first seen at 12: it has waited since 10.
+        assert_eq!(age.observe(true, s(12)), s(2));
+        assert_eq!(age.observe(true, s(15)), s(5));
         age.cut(s(15));
         assert_eq!(age.observe(true, s(16)), s(1));
         assert_eq!(age.observe(false, s(17)), s(0));
-        assert_eq!(age.observe(true, s(30)), s(0));
+        assert_eq!(age.observe(true, s(30)), s(13));
     }
 }

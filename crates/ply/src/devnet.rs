@@ -350,6 +350,7 @@ pub(crate) async fn run(args: DevnetArgs) -> eyre::Result<()> {
         contracts: deployment.rollup,
         bond: U256::from(ply_core::ETHER / 10),
         poll: Duration::from_millis(200),
+        clock: ply_rollup::node::SystemClock::shared(),
     };
     let proposer = ply_core::dev::dev_signer(PROPOSER_ACCOUNT)?;
     let keys = NodeKeys {

@@ -9,6 +9,7 @@
 //! and never allocates more than the input can justify.
 
 use alloy::primitives::{Address, U256};
+use ply_core::packed::DecimalPacking;
 
 /// The version byte of this encoding.
 pub const BATCH_VERSION: u8 = 1;
@@ -23,9 +24,10 @@ pub const TRANSFER_SIZE: usize = 2 + 3 + 3 + 5 + 2 + 64;
 /// Bytes of a block header inside a batch.
 pub const BLOCK_HEADER_SIZE: usize = 8 + 2 + 2;
 
-const AMOUNT_MANTISSA_BITS: u32 = 35;
-const FEE_MANTISSA_BITS: u32 = 11;
-const EXPONENT_BITS: u32 = 5;
+/// Amounts: 35-bit mantissa, 5-bit exponent (40 bits).
+const AMOUNT_PACKING: DecimalPacking = DecimalPacking::new(35, 5);
+/// Fees: 11-bit mantissa, 5-bit exponent (16 bits).
+const FEE_PACKING: DecimalPacking = DecimalPacking::new(11, 5);
 const WITHDRAWAL_FLAG: u16 = 0x8000;
 
 /// Why bytes are not a batch, or a value cannot be encoded.
@@ -98,46 +100,24 @@ pub enum BatchError {
 /// `Result` with [`BatchError`].
 pub type Result<T, E = BatchError> = std::result::Result<T, E>;
 
-/// Packs `value` as `m * 10^e` (`m` below `2^mantissa_bits`, `e` below 32), choosing the
-/// smallest exponent so the encoding is canonical.
-fn pack(value: U256, mantissa_bits: u32) -> Option<u64> {
-    let limit = U256::from(1u64) << mantissa_bits;
-    let ten = U256::from(10u64);
-    let (mut m, mut e) = (value, 0u64);
-    while m >= limit {
-        if !(m % ten).is_zero() || e + 1 >= (1 << EXPONENT_BITS) {
-            return None;
-        }
-        m /= ten;
-        e += 1;
-    }
-    Some((m.to::<u64>() << EXPONENT_BITS) | e)
-}
-
-fn unpack(packed: u64) -> U256 {
-    let e = packed & ((1 << EXPONENT_BITS) - 1);
-    let m = packed >> EXPONENT_BITS;
-    U256::from(m) * U256::from(10u64).pow(U256::from(e))
-}
-
 /// Packs an amount into 40 bits, if it is representable exactly.
 pub fn pack_amount(amount: U256) -> Result<u64> {
-    pack(amount, AMOUNT_MANTISSA_BITS).ok_or(BatchError::AmountNotPackable(amount))
+    AMOUNT_PACKING.pack(amount).ok_or(BatchError::AmountNotPackable(amount))
 }
 
 /// Packs a fee into 16 bits, if it is representable exactly.
 pub fn pack_fee(fee: U256) -> Result<u16> {
-    pack(fee, FEE_MANTISSA_BITS).map(|p| p as u16).ok_or(BatchError::FeeNotPackable(fee))
+    FEE_PACKING.pack(fee).map(|p| p as u16).ok_or(BatchError::FeeNotPackable(fee))
 }
 
 /// The amount a packed 40-bit value stands for.
 pub fn unpack_amount(packed: u64) -> U256 {
-    unpack(packed & ((1 << (AMOUNT_MANTISSA_BITS + EXPONENT_BITS)) - 1))
+    AMOUNT_PACKING.unpack(packed)
 }
 
 /// The fee a packed 16-bit value stands for.
 pub fn unpack_fee(packed: u16) -> U256 {
-    unpack(packed as u64)
+    FEE_PACKING.unpack(packed as u64)
 }
 
 /// Who receives a transfer.

@@ -23,6 +23,41 @@ pub enum Error {
     /// Inconsistent L1 data or configuration.
     #[error("{0}")]
     Invalid(String),
+    /// The node's records and L1 disagree in a way that rebuilding the records from L1 repairs
+    /// (the batcher's view is behind L1, a receipt was not there yet).
+    #[error("{0}")]
+    Diverged(String),
+}
+
+impl ply_node::Classify for Error {
+    fn kind(&self) -> ply_node::ErrorKind {
+        use ply_node::ErrorKind;
+        match self {
+            Self::L1(e) => ply_node::l1_error_kind(e),
+            Self::Diverged(_) => ErrorKind::Reset,
+            Self::Ledger(_)
+            | Self::Batch(_)
+            | Self::Storage(_)
+            | Self::Stopped
+            | Self::Invalid(_) => ErrorKind::Critical,
+        }
+    }
+
+    fn is_shutdown(&self) -> bool {
+        matches!(self, Self::Stopped)
+    }
+}
+
+impl From<ply_node::Error> for Error {
+    fn from(e: ply_node::Error) -> Self {
+        match e {
+            ply_node::Error::L1(e) => Self::L1(e),
+            ply_node::Error::Storage(m) => Self::Storage(m),
+            ply_node::Error::Queue(m) => Self::Invalid(m),
+            ply_node::Error::Stopped => Self::Stopped,
+            other => Self::Invalid(other.to_string()),
+        }
+    }
 }
 
 macro_rules! storage_error_from {

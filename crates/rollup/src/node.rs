@@ -3,6 +3,10 @@
 //! output with its bond), the finalizer (marks outputs final once their challenge window has
 //! passed) and the deposit watcher (hands confirmed L1 deposits to the sequencer). Also the
 //! deployment of the rollup's contracts.
+//!
+//! Each runs on `ply-node`'s pipeline: the batcher is the rollup's [`Settlement`] on the
+//! settlement loop (one restart reconciliation), the deposit watcher the node's [`Intake`]
+//! (confirmation depth, reorgs), both under the node's supervision, on the node's clock.
 
 use crate::{
     Error, Result,
@@ -16,8 +20,10 @@ use alloy::{
     sol_types::{SolCall, SolConstructor, SolEvent},
 };
 use ply_contracts::{Bridge, Rollup};
-use ply_l1::client::{DynL1Client, TxSender};
-use ply_ledger::{WithdrawalRecord, WithdrawalTree};
+use ply_l1::client::{BlockFollower, DynL1Client, TxSender};
+use ply_ledger::{Deposit, WithdrawalRecord, WithdrawalTree};
+use ply_node::{Backoff, BatchAge, Intake, IntakeEvent, QueueReader, Settlement, run_settlement};
+pub use ply_node::{DynClock, ManualClock, SystemClock};
 use std::{sync::Arc, time::Duration};
 
 /// The rollup's contracts on L1.
@@ -205,48 +211,87 @@ pub struct ServiceConfig {
     pub bond: U256,
     /// How often the services poll.
     pub poll: Duration,
+    /// The clock blocks seal and batches fall due by ([`SystemClock`](ply_node::SystemClock)
+    /// in a node; a [`ManualClock`](ply_node::ManualClock) in tests that must decide exactly
+    /// when a block or a batch closes).
+    pub clock: DynClock,
 }
 
-/// Posts batches and their outputs, and marks outputs final. Runs until the task is aborted.
+/// Posts batches and their outputs, and marks outputs final: the rollup's [`Settlement`] on
+/// the node's settlement loop. Reconciles with L1 when it starts, then runs until an error (or
+/// until its task is aborted).
 pub async fn run_batcher(
     sequencer: Sequencer,
     batcher: Arc<TxSender>,
     proposer: Arc<TxSender>,
     config: ServiceConfig,
 ) -> Result<()> {
-    let client = batcher.client().clone();
-    let mut posted = sequencer.batches().await?;
-    // A crash between an L1 transaction and its record leaves L1 ahead of the records.
-    reconcile(&client, &config, &sequencer, &mut posted).await?;
-    let mut next_block = posted.last().map_or(0, |b| b.last_block + 1);
-    let mut waiting_since = tokio::time::Instant::now();
-    loop {
+    let (clock, poll) = (config.clock.clone(), config.poll);
+    let settlement = Batcher {
+        client: batcher.client().clone(),
+        sequencer,
+        batcher,
+        proposer,
+        config,
+        posted: Vec::new(),
+        next_block: 0,
+        age: BatchAge::new(),
+    };
+    run_settlement(settlement, clock, poll).await
+}
+
+/// The optimistic rollup's settlement: appends batches, proposes their outputs (with the
+/// bond) and marks them final.
+struct Batcher {
+    client: DynL1Client,
+    sequencer: Sequencer,
+    batcher: Arc<TxSender>,
+    proposer: Arc<TxSender>,
+    config: ServiceConfig,
+    posted: Vec<PostedBatch>,
+    next_block: u64,
+    age: BatchAge,
+}
+
+#[async_trait::async_trait]
+impl Settlement for Batcher {
+    type Error = Error;
+
+    async fn reconcile(&mut self) -> Result<()> {
+        let mut posted = self.sequencer.batches().await?;
+        // A crash between an L1 transaction and its record leaves L1 ahead of the records.
+        reconcile(&self.client, &self.config, &self.sequencer, &mut posted).await?;
+        self.next_block = posted.last().map_or(0, |b| b.last_block + 1);
+        self.posted = posted;
+        self.age = BatchAge::new();
+        Ok(())
+    }
+
+    async fn step(&mut self, now: Duration) -> Result<bool> {
+        let (client, config, sequencer) = (&self.client, &self.config, &self.sequencer);
         // Outputs first: a batch that was appended but whose output was not proposed (a crash
         // between the two) is proposed before anything new is posted.
         // Outputs are permissionless and a disproven output is removed with its successors:
         // whatever batch L1 lacks an output for, from `outputCount` on, is proposed (again).
         let outputs: u64 =
-            view(&client, config.contracts.rollup, Rollup::outputCountCall {}).await?.to();
-        for batch in posted.iter_mut().filter(|b| b.index >= outputs) {
-            propose(&proposer, &config, batch).await?;
+            view(client, config.contracts.rollup, Rollup::outputCountCall {}).await?.to();
+        for batch in self.posted.iter_mut().filter(|b| b.index >= outputs) {
+            propose(&self.proposer, config, batch).await?;
             sequencer.record_batch(batch.clone()).await?;
         }
-        finalize(&client, &config, &sequencer, &mut posted).await?;
+        finalize(client, config, sequencer, &mut self.posted).await?;
 
-        let blocks = sequencer.blocks_from(next_block).await?;
-        if blocks.is_empty() {
-            waiting_since = tokio::time::Instant::now();
-        }
-        match next_batch_size(&blocks, &config.rollup.batch, waiting_since.elapsed()) {
-            Some(n) => {
-                let batch =
-                    post(&batcher, &config, &sequencer, &blocks[..n], posted.len() as u64).await?;
-                next_block = batch.last_block + 1;
-                posted.push(batch);
-                waiting_since = tokio::time::Instant::now();
-            }
-            None => tokio::time::sleep(config.poll).await,
-        }
+        let blocks = sequencer.blocks_from(self.next_block).await?;
+        let age = self.age.observe(!blocks.is_empty(), now);
+        let Some(n) = next_batch_size(&blocks, &config.rollup.batch, age) else {
+            return Ok(false);
+        };
+        let index = self.posted.len() as u64;
+        let batch = post(&self.batcher, config, sequencer, &blocks[..n], index).await?;
+        self.next_block = batch.last_block + 1;
+        self.posted.push(batch);
+        self.age.cut(now);
+        Ok(true)
     }
 }
 
@@ -270,7 +315,7 @@ async fn post(
         .client()
         .receipt(l1_tx)
         .await?
-        .ok_or_else(|| Error::Invalid(format!("no receipt for batch transaction {l1_tx}")))?;
+        .ok_or_else(|| Error::Diverged(format!("no receipt for batch transaction {l1_tx}")))?;
     let appended = receipt
         .inner
         .logs()
@@ -279,7 +324,7 @@ async fn post(
         .ok_or_else(|| Error::Invalid("appendBatch emitted no BatchAppended".into()))?;
     let chain_index: u64 = appended.batchIndex.to();
     if chain_index != index {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Diverged(format!(
             "L1 numbered the batch {chain_index}, the batcher expected {index}: another batcher \
              is posting, or the sequencer's records are behind L1"
         )));
@@ -397,7 +442,7 @@ async fn reconcile(
             posted.push(batch);
         }
         if (posted.len() as u64) < on_l1 {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Diverged(format!(
                 "L1 holds {on_l1} batches; only {} were found from L1 block {from}",
                 posted.len()
             )));
@@ -484,9 +529,34 @@ async fn finalize(
     Ok(())
 }
 
-/// Hands confirmed L1 deposits to the sequencer: follows the L1 from `start_block` at the
-/// rollup's confirmation depth and reads the bridge's `DepositQueued` events. Restarting from
-/// an earlier block is harmless: the sequencer ignores deposits it already has.
+/// The rollup's L1 queue (deposits, forced transfers and withdrawals), for the node's
+/// [`Intake`].
+struct DepositQueue {
+    reader: crate::l1::L1Reader,
+}
+
+#[async_trait::async_trait]
+impl QueueReader for DepositQueue {
+    type Op = Deposit;
+    type Error = Error;
+
+    fn queue_index(op: &Deposit) -> u64 {
+        op.queue_index
+    }
+
+    async fn read(&self, range: std::ops::RangeInclusive<u64>) -> Result<Vec<Deposit>> {
+        self.reader.deposits_in(range).await
+    }
+}
+
+/// Hands confirmed L1 deposits to the sequencer: the node's [`Intake`] from `start_block` at
+/// the rollup's confirmation depth, over the bridge's `OperationQueued` events. Restarting
+/// from an earlier block is harmless: the sequencer ignores deposits it already has.
+///
+/// A reorg deeper than the confirmation depth that removes or changes a deposit already
+/// handed on stops the watcher with an error: the sequencer may have applied it, and a batch
+/// consuming it would be refused by L1. (Choose the confirmation depth so that it cannot
+/// happen.)
 pub async fn run_deposit_watcher(
     sequencer: Sequencer,
     client: DynL1Client,
@@ -495,46 +565,36 @@ pub async fn run_deposit_watcher(
 ) -> Result<()> {
     let reader =
         crate::l1::L1Reader::new(client.clone(), config.contracts.bridge, config.contracts.rollup);
-    let mut follower = ply_l1::client::BlockFollower::new(
-        client.clone(),
-        config.rollup.l1_confirmations,
-        start_block,
-    );
+    let follower = BlockFollower::new(client, config.rollup.l1_confirmations, start_block);
+    let mut intake = Intake::new(follower, DepositQueue { reader }, 0);
     loop {
-        let range = match follower.wait_for_next(config.poll).await {
-            Ok(range) => range,
-            Err(ply_l1::Error::Reorg { resume_from, .. }) => {
-                tracing::warn!(resume_from, "L1 reorg under the deposit watcher; rereading");
-                continue;
+        for event in intake.next(config.poll).await? {
+            match event {
+                IntakeEvent::Queued(deposits) => {
+                    tracing::debug!(count = deposits.len(), "deposits confirmed on L1");
+                    sequencer.queue_deposits(deposits).await?;
+                }
+                IntakeEvent::Reorged { from } => {
+                    return Err(Error::Invalid(format!(
+                        "an L1 reorg deeper than {} confirmations removed or changed queued \
+                         operation {from}, which the sequencer may already have applied",
+                        config.rollup.l1_confirmations
+                    )));
+                }
             }
-            Err(e) => return Err(e.into()),
-        };
-        let deposits = reader.deposits_in(range).await?;
-        if !deposits.is_empty() {
-            tracing::debug!(count = deposits.len(), "deposits confirmed on L1");
-            sequencer.queue_deposits(deposits).await?;
         }
     }
 }
 
-/// Runs the service `run` makes, again after every failure (with a growing pause, at most
-/// 10 s), until it ends or the sequencer stops.
+/// Runs the service `run` makes under the node's supervision: restarted after temporary
+/// failures (with a pause growing to 10 s) and at once after a reset; stopped by a critical
+/// error or the sequencer's shutdown.
 async fn supervise<F, Fut>(name: &'static str, run: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
 {
-    let mut backoff = Duration::from_millis(200);
-    loop {
-        match run().await {
-            Ok(()) | Err(Error::Stopped) => return,
-            Err(e) => {
-                tracing::error!(service = name, error = %e, ?backoff, "service failed; restarting")
-            }
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
+    ply_node::supervise(name, Backoff::default(), run).await;
 }
 
 /// The signers of the rollup's L1 roles.
@@ -569,7 +629,8 @@ impl RollupNode {
         rpc_addr: std::net::SocketAddr,
         l1_start_block: u64,
     ) -> Result<Self> {
-        let sequencer = Sequencer::start(&config.rollup, data_dir)?;
+        let sequencer =
+            Sequencer::start_with_clock(&config.rollup, data_dir, config.clock.clone())?;
         let (rpc_addr, server) = crate::sequencer::rpc::serve(sequencer.clone(), rpc_addr).await?;
         let batcher = Arc::new(TxSender::new(client.clone(), keys.batcher));
         let proposer = Arc::new(TxSender::new(client.clone(), keys.proposer));

@@ -1,11 +1,13 @@
 //! The sequencer: orders transactions, soft-confirms them durably, and seals L2 blocks.
 //!
-//! One task owns the [`SequencerState`] and the write-ahead [`Store`]; everything else talks to
-//! it through a [`Sequencer`] handle. Signatures are checked by the callers, in parallel,
-//! before a transaction reaches the task. The task takes commands in groups: it applies a group,
-//! commits its log entries in one database transaction (one fsync), and only then answers the
-//! senders — a soft confirmation is never lost by a crash, and a busy sequencer pays one fsync
-//! per group, not per transaction.
+//! The rollup's rules are a [`RollupMachine`] (the [`SequencerState`] and the posted batches'
+//! records), which the family-neutral sequencer task of `ply-node` owns together with the
+//! write-ahead journal ([`Store`]'s file); everything else talks to it through a [`Sequencer`]
+//! handle. Signatures are checked by the callers, in parallel, before a transaction reaches
+//! the task. The task takes commands in groups: it applies a group, commits its log entries in
+//! one database transaction (one fsync), and only then answers the senders — a soft
+//! confirmation is never lost by a crash, and a busy sequencer pays one fsync per group, not
+//! per transaction. Blocks seal on the node's [`Clock`](ply_node::Clock) (a manual one in tests).
 
 pub mod journal;
 pub mod rpc;
@@ -18,17 +20,10 @@ pub use store::Store;
 use crate::{Error, Result, config::RollupConfig};
 use alloy::primitives::{Address, B256, U256};
 use ply_ledger::{Deposit, SignedTx, SigningDomain, TokenId, VerifiedTx, WithdrawalRecord};
+use ply_node::{DynClock, Journal, Output, StateMachine, SystemClock};
 use serde::{Deserialize, Serialize};
-use std::{
-    collections::BTreeMap,
-    path::Path,
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
-};
-use tokio::sync::{broadcast, mpsc, oneshot};
-
-/// The most commands the task applies before one commit.
-const GROUP: usize = 2_048;
+use std::{collections::BTreeMap, path::Path, sync::Arc};
+use tokio::sync::broadcast;
 
 /// A batch the batcher posted, with its output.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -92,31 +87,112 @@ pub struct AccountView {
     pub balances: BTreeMap<TokenId, U256>,
 }
 
-type Query = Box<dyn FnOnce(&SequencerState, &[PostedBatch]) + Send>;
-
-/// A transaction on its way to the sequencer task.
-struct Submission {
-    hash: B256,
-    tx: SignedTx,
-    verified: VerifiedTx,
-    reply: oneshot::Sender<Result<Confirmation>>,
+/// A transaction on its way to the sequencer task, its signature checked.
+#[derive(Debug)]
+pub struct Submission {
+    /// Its id (the EIP-712 signing hash).
+    pub hash: B256,
+    /// The transaction as signed.
+    pub tx: SignedTx,
+    /// What checking its signature found.
+    pub verified: VerifiedTx,
 }
 
-enum Command {
+/// The rollup's sequencer rules as the node's [`StateMachine`]: the [`SequencerState`] and the
+/// records of posted batches, which the sequencer task of `ply-node` owns and drives.
+#[derive(Debug)]
+pub struct RollupMachine {
+    state: SequencerState,
+    batches: Vec<PostedBatch>,
+}
+
+impl RollupMachine {
+    /// The machine of a new rollup of `config` whose genesis block has `timestamp`.
+    pub fn new(config: &RollupConfig, timestamp: u64) -> Result<Self> {
+        let state = SequencerState::new(config.ledger.clone(), config.max_block_txs, timestamp)?;
+        Ok(Self { state, batches: Vec::new() })
+    }
+
+    /// The sequencer's state.
+    pub fn state(&self) -> &SequencerState {
+        &self.state
+    }
+
+    /// The batches posted so far.
+    pub fn batches(&self) -> &[PostedBatch] {
+        &self.batches
+    }
+
+    fn seal(&mut self, now: u64, out: &mut Output<LogEntry, Arc<L2Block>>) {
+        if let Some((block, entry)) = self.state.seal(now) {
+            out.entries.push(entry);
+            out.sealed.push(block);
+        }
+    }
+}
+
+impl StateMachine for RollupMachine {
     /// Boxed: a transaction is far larger than every other command.
-    Submit(Box<Submission>),
-    Deposits(Vec<Deposit>),
-    Seal,
-    Query(Query),
-    Batch(PostedBatch),
-    Stop(oneshot::Sender<()>),
+    type Op = Box<Submission>;
+    type Accepted = Confirmation;
+    type Error = Error;
+    type Queued = Deposit;
+    type Entry = LogEntry;
+    type Record = PostedBatch;
+    type Sealed = Arc<L2Block>;
+
+    fn replay(&mut self, entry: LogEntry) -> Result<()> {
+        self.state.replay(entry)
+    }
+
+    fn restore(&mut self, records: Vec<PostedBatch>) {
+        self.batches = records;
+    }
+
+    fn accept(
+        &mut self,
+        op: Box<Submission>,
+        now: u64,
+        out: &mut Output<LogEntry, Arc<L2Block>>,
+    ) -> Result<Confirmation> {
+        let Submission { hash, tx, verified } = *op;
+        // Deposits join a block before its transactions.
+        out.entries.extend(self.state.apply_queued_deposits());
+        let answer = self.state.apply_tx(hash, tx, verified).map(|(location, entry)| {
+            out.entries.push(entry);
+            Confirmation { hash, block: location.block, index: location.index }
+        });
+        if self.state.open_is_full() {
+            self.seal(now, out);
+        }
+        answer
+    }
+
+    fn queue(&mut self, deposits: Vec<Deposit>) {
+        self.state.queue_deposits(deposits);
+    }
+
+    fn tick(&mut self, now: u64, out: &mut Output<LogEntry, Arc<L2Block>>) {
+        self.seal(now, out);
+        out.entries.extend(self.state.apply_queued_deposits());
+    }
+
+    fn record_number(batch: &PostedBatch) -> u64 {
+        batch.index
+    }
+
+    fn record(&mut self, batch: PostedBatch) {
+        match self.batches.iter_mut().find(|b| b.index == batch.index) {
+            Some(existing) => *existing = batch,
+            None => self.batches.push(batch),
+        }
+    }
 }
 
 /// A handle to the running sequencer. Cheap to clone.
 #[derive(Clone)]
 pub struct Sequencer {
-    commands: mpsc::Sender<Command>,
-    blocks: broadcast::Sender<Arc<L2Block>>,
+    inner: ply_node::Sequencer<RollupMachine>,
     domain: SigningDomain,
     bridge: Address,
 }
@@ -127,61 +203,30 @@ impl std::fmt::Debug for Sequencer {
     }
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
-}
-
 impl Sequencer {
-    /// Opens the sequencer's database in `dir` (replaying its log) and starts the sequencer
-    /// task and its block timer.
+    /// Opens the sequencer's journal in `dir` (replaying its log) and starts the sequencer
+    /// task and its block timer, on the wall clock.
     pub fn start(config: &RollupConfig, dir: &Path) -> Result<Self> {
-        let mut store = Store::open(dir)?;
-        let mut state =
-            SequencerState::new(config.ledger.clone(), config.max_block_txs, now_secs())?;
-        let entries = store.entries()?;
-        let replayed = entries.len();
-        for entry in entries {
-            state.replay(entry)?;
-        }
-        let batches = store.batches()?;
-        if replayed > 0 {
-            tracing::info!(
-                entries = replayed,
-                blocks = state.sealed().len(),
-                root = %state.ledger().root(),
-                "sequencer recovered from its log"
-            );
-        }
-        // A block left open by a crash is sealed now, before anything new joins it.
-        if let Some((_, entry)) = state.seal(now_secs()) {
-            store.append(&[entry])?;
-        }
-        let (commands, rx) = mpsc::channel(65_536);
-        let (blocks, _) = broadcast::channel(4_096);
-        let handle = Self {
-            commands,
-            blocks: blocks.clone(),
-            domain: config.domain(),
-            bridge: config.bridge,
-        };
-        let task = Task { state, store, batches, blocks };
-        tokio::spawn(task.run(rx));
-        // The timer holds only a weak sender: when every handle is gone, the task ends and
-        // closes the database even if nobody called `shutdown`.
-        let timer = handle.commands.downgrade();
-        let block_time = config.block_time;
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(block_time);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                let Some(commands) = timer.upgrade() else { break };
-                if commands.send(Command::Seal).await.is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(handle)
+        Self::start_with_clock(config, dir, SystemClock::shared())
+    }
+
+    /// As [`start`](Self::start), with blocks sealed and stamped by `clock`.
+    pub fn start_with_clock(config: &RollupConfig, dir: &Path, clock: DynClock) -> Result<Self> {
+        Self::start_on(config, store::open_journal(dir)?, clock)
+    }
+
+    /// As [`start`](Self::start), with the log in `journal` (a [`MemoryJournal`] keeps
+    /// nothing across restarts: for tests and benchmarks).
+    ///
+    /// [`MemoryJournal`]: ply_node::MemoryJournal
+    pub fn start_on<J: Journal>(
+        config: &RollupConfig,
+        journal: J,
+        clock: DynClock,
+    ) -> Result<Self> {
+        let machine = RollupMachine::new(config, clock.now_secs())?;
+        let inner = ply_node::Sequencer::start(machine, journal, clock, config.block_time)?;
+        Ok(Self { inner, domain: config.domain(), bridge: config.bridge })
     }
 
     /// The rollup's Bridge contract on L1.
@@ -219,22 +264,17 @@ impl Sequencer {
         verified: VerifiedTx,
     ) -> Result<impl std::future::Future<Output = Result<Confirmation>> + use<>> {
         let hash = tx.tx.signing_hash(&self.domain);
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Submit(Box::new(Submission { hash, tx, verified, reply })))
-            .await
-            .map_err(|_| Error::Stopped)?;
-        Ok(async move { answer.await.map_err(|_| Error::Stopped)? })
+        self.inner.enqueue(Box::new(Submission { hash, tx, verified })).await
     }
 
     /// Hands deposits read from L1 (in queue order) to the sequencer.
     pub async fn queue_deposits(&self, deposits: Vec<Deposit>) -> Result<()> {
-        self.commands.send(Command::Deposits(deposits)).await.map_err(|_| Error::Stopped)
+        self.inner.queue(deposits).await
     }
 
     /// Records a batch posted (or updated: proposed, finalized) by the batcher.
     pub async fn record_batch(&self, batch: PostedBatch) -> Result<()> {
-        self.commands.send(Command::Batch(batch)).await.map_err(|_| Error::Stopped)
+        self.inner.record(batch).await
     }
 
     /// Runs `f` on the state inside the sequencer task.
@@ -242,12 +282,7 @@ impl Sequencer {
         &self,
         f: impl FnOnce(&SequencerState, &[PostedBatch]) -> T + Send + 'static,
     ) -> Result<T> {
-        let (tx, rx) = oneshot::channel();
-        let query: Query = Box::new(move |state, batches| {
-            let _ = tx.send(f(state, batches));
-        });
-        self.commands.send(Command::Query(query)).await.map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)
+        self.inner.query(move |m| f(&m.state, &m.batches)).await
     }
 
     /// An account, if it exists.
@@ -289,15 +324,12 @@ impl Sequencer {
     /// Stops the sequencer task (after the commands before this one) and closes its database.
     /// Every confirmation already sent stays valid: it was durable before it was sent.
     pub async fn shutdown(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.commands.send(Command::Stop(tx)).await.is_ok() {
-            let _ = rx.await;
-        }
+        self.inner.shutdown().await
     }
 
     /// A receiver of every block sealed from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<L2Block>> {
-        self.blocks.subscribe()
+        self.inner.subscribe()
     }
 }
 
@@ -307,94 +339,5 @@ pub fn status_of(block: u64, batches: &[PostedBatch]) -> TxStatus {
         Some(b) if b.finalized => TxStatus::Final,
         Some(_) => TxStatus::Posted,
         None => TxStatus::SoftConfirmed,
-    }
-}
-
-struct Task {
-    state: SequencerState,
-    store: Store,
-    batches: Vec<PostedBatch>,
-    blocks: broadcast::Sender<Arc<L2Block>>,
-}
-
-impl Task {
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
-        let mut group = Vec::with_capacity(GROUP);
-        while rx.recv_many(&mut group, GROUP).await > 0 {
-            let stop = group.iter().position(|c| matches!(c, Command::Stop(_)));
-            let after_stop = stop.map(|i| group.split_off(i));
-            if let Err(e) = self.process(&mut group) {
-                // The log could not be written: nothing in this group was acknowledged, and a
-                // sequencer that cannot persist must not go on confirming.
-                tracing::error!(error = %e, "sequencer stopped: cannot write its log");
-                return;
-            }
-            if let Some(mut rest) = after_stop {
-                rx.close();
-                drop(self);
-                if let Some(Command::Stop(done)) = rest.drain(..1).next() {
-                    let _ = done.send(());
-                }
-                return;
-            }
-        }
-    }
-
-    fn process(&mut self, group: &mut Vec<Command>) -> Result<()> {
-        let mut entries = Vec::new();
-        let mut replies = Vec::new();
-        let mut sealed = Vec::new();
-        for command in group.drain(..) {
-            match command {
-                Command::Submit(submission) => {
-                    let Submission { hash, tx, verified, reply } = *submission;
-                    entries.extend(self.state.apply_queued_deposits());
-                    match self.state.apply_tx(hash, tx, verified) {
-                        Ok((location, entry)) => {
-                            entries.push(entry);
-                            let confirmation =
-                                Confirmation { hash, block: location.block, index: location.index };
-                            replies.push((reply, Ok(confirmation)));
-                        }
-                        Err(e) => replies.push((reply, Err(e))),
-                    }
-                    if self.state.open_is_full()
-                        && let Some((block, entry)) = self.state.seal(now_secs())
-                    {
-                        entries.push(entry);
-                        sealed.push(block);
-                    }
-                }
-                Command::Deposits(deposits) => {
-                    self.state.queue_deposits(deposits);
-                }
-                Command::Seal => {
-                    if let Some((block, entry)) = self.state.seal(now_secs()) {
-                        entries.push(entry);
-                        sealed.push(block);
-                    }
-                    entries.extend(self.state.apply_queued_deposits());
-                }
-                Command::Query(query) => query(&self.state, &self.batches),
-                // `run` splits the group at a stop; none reaches here.
-                Command::Stop(_) => {}
-                Command::Batch(batch) => {
-                    self.store.put_batch(&batch)?;
-                    match self.batches.iter_mut().find(|b| b.index == batch.index) {
-                        Some(existing) => *existing = batch,
-                        None => self.batches.push(batch),
-                    }
-                }
-            }
-        }
-        // Durable first, then acknowledged.
-        self.store.append(&entries)?;
-        for (reply, result) in replies {
-            let _ = reply.send(result);
-        }
-        for block in sealed {
-            let _ = self.blocks.send(block);
-        }
-        Ok(())
     }
 }

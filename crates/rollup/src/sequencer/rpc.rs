@@ -84,14 +84,15 @@ impl TxRequest {
     }
 
     /// The signed transaction this request carries.
-    pub fn into_signed(self) -> Result<SignedTx, String> {
-        let bytes: [u8; 65] = self
-            .signature
-            .as_ref()
-            .try_into()
-            .map_err(|_| format!("signature must be 65 bytes, got {}", self.signature.len()))?;
-        let signature =
-            Signature::from_raw_array(&bytes).map_err(|e| format!("bad signature: {e}"))?;
+    pub fn into_signed(self) -> crate::Result<SignedTx> {
+        let bytes: [u8; 65] = self.signature.as_ref().try_into().map_err(|_| {
+            crate::Error::Invalid(format!(
+                "signature must be 65 bytes, got {}",
+                self.signature.len()
+            ))
+        })?;
+        let signature = Signature::from_raw_array(&bytes)
+            .map_err(|e| crate::Error::Invalid(format!("bad signature: {e}")))?;
         let tx = match self.kind {
             TxKind::Transfer => Tx::Transfer(Transfer {
                 from: self.from,
@@ -251,7 +252,7 @@ pub fn module(sequencer: Sequencer) -> RpcModule<Sequencer> {
     let mut m = RpcModule::new(sequencer);
     m.register_async_method("ply_sendTransaction", |params, s, _| async move {
         let request: TxRequest = params.one()?;
-        let signed = request.into_signed().map_err(invalid)?;
+        let signed = request.into_signed().map_err(|e| invalid(e.to_string()))?;
         s.submit(signed).await.map_err(refused)
     })
     .expect("registered once");

@@ -3,13 +3,18 @@
 //! loses nothing confirmed.
 
 use super::PostedBatch;
-use super::journal::Journal;
 use super::state::LogEntry;
 use crate::Result;
+use ply_node::RedbJournal as Journal;
 use std::path::Path;
 
 /// On-disk format version (bump on any change of the records).
 const FORMAT_VERSION: u64 = 1;
+
+/// The sequencer's journal in `dir` (the file [`Store`] opens), for the sequencer task.
+pub(crate) fn open_journal(dir: &Path) -> Result<Journal> {
+    Ok(Journal::open(dir, "sequencer.redb", FORMAT_VERSION, None)?)
+}
 
 /// The sequencer's database.
 #[derive(Debug)]
@@ -20,26 +25,26 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        Ok(Self { journal: Journal::open(dir, "sequencer.redb", FORMAT_VERSION, None)? })
+        Ok(Self { journal: open_journal(dir)? })
     }
 
     /// Every log entry, in order.
     pub fn entries(&self) -> Result<Vec<LogEntry>> {
-        self.journal.entries()
+        Ok(self.journal.entries()?)
     }
 
     /// Every posted batch, in order.
     pub fn batches(&self) -> Result<Vec<PostedBatch>> {
-        self.journal.batches()
+        Ok(self.journal.batches()?)
     }
 
     /// Appends `entries` in one durable transaction.
     pub fn append(&mut self, entries: &[LogEntry]) -> Result<()> {
-        self.journal.append(entries)
+        Ok(self.journal.append(entries)?)
     }
 
     /// Records (or updates) a posted batch.
     pub fn put_batch(&self, batch: &PostedBatch) -> Result<()> {
-        self.journal.put_batch(batch.index, batch)
+        Ok(self.journal.put_batch(batch.index, batch)?)
     }
 }

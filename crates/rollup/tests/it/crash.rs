@@ -7,7 +7,9 @@
 //!   confirmed transaction, every nonce and balance, and every output against an independent
 //!   derivation node.
 //! - A batch appended (or an output proposed) on L1 just before a crash, but not recorded by the
-//!   node, is recognised on restart instead of being posted (or proposed) again.
+//!   node, is recognised on restart instead of being posted (or proposed) again. These run on a
+//!   manual clock, so that the test decides when each block seals and each batch closes, and
+//!   assert the exact number of batches.
 
 use crate::harness::{
     CallError, DeployOptions, Deployment, Deriver, Model, SequencerRpc, TestL1, batcher_key,
@@ -24,7 +26,7 @@ use ply_l1::client::{DynL1Client, RpcClient};
 use ply_ledger::{ETH, SignedTx, WithdrawalTree};
 use ply_rollup::{
     BatchLimits, batch,
-    node::{RollupContracts, RollupNode, batch_of, withdrawals_of},
+    node::{ManualClock, RollupContracts, RollupNode, batch_of, withdrawals_of},
     sequencer::{Confirmation, PostedBatch, Sequencer, TxStatus, rpc::TxRequest},
 };
 use serde::{Deserialize, Serialize};
@@ -381,34 +383,70 @@ async fn next_batch(sequencer: &Sequencer) -> (u64, Vec<u8>, PostedBatch) {
     (new_deposit_count, data, record)
 }
 
-/// Runs a node until Alice's deposit and one transfer are in a proposed batch, stops it, and
-/// leaves a sequencer (without batcher) on the same directory with one more transfer sealed:
-/// the state of a node that crashed while posting that block.
+/// The batch age of the exact crash tests: never reached but when the test moves the manual
+/// clock past it, so that the test alone decides when a batch closes.
+const NEVER: Duration = Duration::from_secs(3_600);
+
+fn exact_options() -> DeployOptions {
+    options(20, NEVER.as_millis() as u64)
+}
+
+/// Moves `clock` one block time at a time (waiting a little in between, for the sequencer's
+/// timer to fire) until `f` answers. The exact tests keep the total far below [`NEVER`].
+async fn advance_until<T, F, Fut>(clock: &ManualClock, step: Duration, what: &str, f: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..400 {
+        if let Some(found) = f().await {
+            return found;
+        }
+        clock.advance(step);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{what}: not reached after 400 blocks");
+}
+
+/// Runs a node on `clock` until Alice's deposit and one transfer are in exactly one proposed
+/// batch, stops it, and leaves a sequencer (without batcher) on the same directory with one
+/// more transfer sealed: the state of a node that crashed while posting that block.
 async fn crashed_while_posting(
     l1: &TestL1,
     deployment: &Deployment,
     dir: &Path,
     deriver: &Deriver,
+    clock: &ManualClock,
 ) -> Sequencer {
+    let block_time = deployment.config.block_time;
     let alice = dev_signer(1).unwrap();
     let bob = dev_signer(2).unwrap().address();
     let call = Bridge::depositETHCall { to: alice.address() };
     send_value(&l1.sender(1), deployment.contracts.bridge, call, ether(1)).await;
-    let node = deployment.start_node(l1, dir).await;
-    wait_for("Alice's deposit on L2", || async {
-        node.sequencer.account(alice.address()).await.unwrap()
+    let node = deployment.start_node_with_clock(l1, dir, clock.shared()).await;
+    let sequencer = node.sequencer.clone();
+    advance_until(clock, block_time, "Alice's deposit on L2", || async {
+        sequencer.account(alice.address()).await.unwrap()
     })
     .await;
     let fee = U256::from(1_000_000_000_000u64);
     let tx = transfer(&alice, bob, ETH, milli(10), fee, 0, &deployment.config);
-    node.sequencer.submit(tx).await.unwrap();
-    wait_settled(&node.sequencer, deriver).await;
+    let confirmation = node.sequencer.submit(tx).await.unwrap();
+    advance_until(clock, block_time, "the transfer's block sealed", || async {
+        let sealed = sequencer.query(|state, _| state.sealed().len() as u64).await.unwrap();
+        (sealed > confirmation.block).then_some(())
+    })
+    .await;
+    // Now, and only now, a batch is due: one batch of everything sealed.
+    clock.advance(NEVER);
+    let batches = wait_settled(&node.sequencer, deriver).await;
+    assert_eq!(batches.len(), 1, "the deposit and the transfer in one batch");
     node.stop().await;
 
-    let sequencer = Sequencer::start(&deployment.config, dir).unwrap();
+    let sequencer = Sequencer::start_with_clock(&deployment.config, dir, clock.shared()).unwrap();
     let tx = transfer(&alice, bob, ETH, milli(20), fee, 1, &deployment.config);
     let confirmation = sequencer.submit(tx).await.unwrap();
-    wait_for("the transfer's block sealed", || async {
+    advance_until(clock, block_time, "the second transfer's block sealed", || async {
         let sealed = sequencer.query(|state, _| state.sealed().len() as u64).await.unwrap();
         (sealed > confirmation.block).then_some(())
     })
@@ -429,11 +467,12 @@ async fn l1_count<C: alloy::sol_types::SolCall<Return = U256>>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_appended_just_before_a_crash_is_not_posted_again() {
     let l1 = TestL1::embedded();
-    let deployment = deploy_rollup(&l1, options(20, 200)).await;
+    let deployment = deploy_rollup(&l1, exact_options()).await;
     let rollup = deployment.contracts.rollup;
     let deriver = deployment.start_derivation(l1.client.clone());
     let dir = tempfile::tempdir().unwrap();
-    let sequencer = crashed_while_posting(&l1, &deployment, dir.path(), &deriver).await;
+    let clock = ManualClock::at_system_time();
+    let sequencer = crashed_while_posting(&l1, &deployment, dir.path(), &deriver, &clock).await;
 
     // The batcher appended the new block on L1, then died before recording it.
     let (new_deposit_count, data, _) = next_batch(&sequencer).await;
@@ -442,15 +481,14 @@ async fn batch_appended_just_before_a_crash_is_not_posted_again() {
     l1.sender_for(batcher_key()).send_and_check(call_req(rollup, call)).await.unwrap();
     sequencer.shutdown().await;
 
-    // On restart the node recognises the batch on L1, records and proposes it.
-    let node = deployment.start_node(&l1, dir.path()).await;
-    // Two batches, or three when the block sealed at restart missed the recovered batch (the
-    // block timer runs on the wall clock): either way each is on L1 and proposed once.
+    // On restart the node recognises the batch on L1, records and proposes it: exactly two
+    // batches, each on L1 once and proposed once (the clock stands still, so nothing new is
+    // sealed or batched).
+    let node = deployment.start_node_with_clock(&l1, dir.path(), clock.shared()).await;
     let batches = wait_settled(&node.sequencer, &deriver).await;
-    let n = U256::from(batches.len());
-    assert!(batches.len() >= 2, "{} batches", batches.len());
-    assert_eq!(l1_count(&l1, rollup, Rollup::batchCountCall {}).await, n);
-    assert_eq!(l1_count(&l1, rollup, Rollup::outputCountCall {}).await, n);
+    assert_eq!(batches.len(), 2);
+    assert_eq!(l1_count(&l1, rollup, Rollup::batchCountCall {}).await, U256::from(2));
+    assert_eq!(l1_count(&l1, rollup, Rollup::outputCountCall {}).await, U256::from(2));
     drop(deriver);
     node.stop().await;
 }
@@ -458,11 +496,12 @@ async fn batch_appended_just_before_a_crash_is_not_posted_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_proposed_just_before_a_crash_is_not_proposed_again() {
     let l1 = TestL1::embedded();
-    let deployment = deploy_rollup(&l1, options(20, 200)).await;
+    let deployment = deploy_rollup(&l1, exact_options()).await;
     let rollup = deployment.contracts.rollup;
     let deriver = deployment.start_derivation(l1.client.clone());
     let dir = tempfile::tempdir().unwrap();
-    let sequencer = crashed_while_posting(&l1, &deployment, dir.path(), &deriver).await;
+    let clock = ManualClock::at_system_time();
+    let sequencer = crashed_while_posting(&l1, &deployment, dir.path(), &deriver, &clock).await;
 
     // The batcher appended the new block and recorded it; the proposer's output was mined,
     // then the node died before recording the proposal.
@@ -482,11 +521,13 @@ async fn output_proposed_just_before_a_crash_is_not_proposed_again() {
     l1.sender_for(proposer_key()).send_and_check(req).await.unwrap();
     sequencer.shutdown().await;
 
-    // On restart the node sees the output on L1 and does not propose it again.
-    let node = deployment.start_node(&l1, dir.path()).await;
+    // On restart the node sees the output on L1 and does not propose it again: exactly two
+    // batches and two outputs.
+    let node = deployment.start_node_with_clock(&l1, dir.path(), clock.shared()).await;
     let batches = wait_settled(&node.sequencer, &deriver).await;
-    assert!(batches.len() >= 2, "{} batches", batches.len());
-    assert_eq!(l1_count(&l1, rollup, Rollup::outputCountCall {}).await, U256::from(batches.len()));
+    assert_eq!(batches.len(), 2);
+    assert_eq!(l1_count(&l1, rollup, Rollup::batchCountCall {}).await, U256::from(2));
+    assert_eq!(l1_count(&l1, rollup, Rollup::outputCountCall {}).await, U256::from(2));
     drop(deriver);
     node.stop().await;
 }

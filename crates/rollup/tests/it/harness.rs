@@ -19,7 +19,10 @@ use ply_ledger::{LedgerConfig, SignedTx, TokenId, Transfer, Tx, Withdrawal};
 use ply_rollup::{
     BatchLimits, RollupConfig,
     derivation::{Derivation, DerivationEvent, DerivationNode},
-    node::{DeployParams, NodeKeys, RollupContracts, RollupNode, ServiceConfig, deploy},
+    node::{
+        DeployParams, DynClock, NodeKeys, RollupContracts, RollupNode, ServiceConfig, SystemClock,
+        deploy,
+    },
 };
 use serde::{Serialize, de::DeserializeOwned};
 use std::{
@@ -329,6 +332,7 @@ impl Deployment {
             contracts,
             bond: bond(),
             poll: Duration::from_millis(50),
+            clock: SystemClock::shared(),
         };
         Self { contracts, config, service, start_block, bond: bond() }
     }
@@ -361,9 +365,19 @@ pub(crate) async fn deploy_token(l1: &TestL1, deployment: &Deployment) -> (Addre
 impl Deployment {
     /// Starts a rollup node on `dir`, its API on a free loopback port.
     pub(crate) async fn start_node(&self, l1: &TestL1, dir: &Path) -> RollupNode {
+        self.start_node_with_clock(l1, dir, self.service.clock.clone()).await
+    }
+
+    /// Starts a rollup node on `dir` whose blocks seal and batches fall due by `clock`.
+    pub(crate) async fn start_node_with_clock(
+        &self,
+        l1: &TestL1,
+        dir: &Path,
+        clock: DynClock,
+    ) -> RollupNode {
         let node = RollupNode::start(
             l1.client.clone(),
-            self.service.clone(),
+            ServiceConfig { clock, ..self.service.clone() },
             node_keys(),
             dir,
             "127.0.0.1:0".parse().unwrap(),

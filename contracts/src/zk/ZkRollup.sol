@@ -49,6 +49,10 @@ import {PoseidonT6} from "./PoseidonT6.sol";
 ///      `priorityInterval` after the previous one's, so a flood of deposits at whatever rate L1
 ///      allows only pushes later deadlines back: an operator that takes one operation per
 ///      `priorityInterval` is never overdue.
+///      Every queued operation pays `priorityFee` wei on top of what it moves, burned (held
+///      here for good, counted in `feesBurned`): flooding the queue at the L1's gas limit costs
+///      that fee an operation besides the gas, and so does every `priorityInterval` a flood
+///      pushes a later deadline back (docs/zk.md sizes it).
 ///
 ///      The state tree (for exits): the balance tree of depth `tokenDepth` has the balance of
 ///      token `t` as its leaf `t`; an account leaf is
@@ -81,6 +85,9 @@ contract ZkRollup is TokenRegistry {
     /// @param priorityInterval Seconds the operator is given per queued operation: a new
     ///        operation's deadline is at least this much after the previous one's (at least 1;
     ///        size it to the operator's throughput, a batch's time over its priority slots).
+    /// @param priorityFee The fee in wei that every queued operation (deposit or full exit) pays
+    ///        on top of what it moves, burned (kept by this contract, never paid out): a flood of
+    ///        the queue at the L1's gas limit costs `priorityFee` an operation besides its gas.
     /// @param tokenGovernor The account that lists ERC-20 tokens (`TokenRegistry`).
     /// @param committee The data availability committee: empty for a rollup, members for a
     ///        validium (distinct, non-zero).
@@ -101,6 +108,7 @@ contract ZkRollup is TokenRegistry {
         uint16 withdrawalSlots;
         uint64 priorityDeadline;
         uint64 priorityInterval;
+        uint256 priorityFee;
         address tokenGovernor;
         address[] committee;
         uint8 threshold;
@@ -189,6 +197,9 @@ contract ZkRollup is TokenRegistry {
     uint64 public immutable priorityDeadline;
     /// @notice The least spacing of consecutive deadlines, in seconds.
     uint64 public immutable priorityInterval;
+    /// @notice The fee in wei each queued operation pays (`msg.value` beyond a deposit's amount),
+    ///         burned: it stays in this contract for good.
+    uint256 public immutable priorityFee;
     /// @notice The committee signatures a validium batch needs (0 for a rollup).
     uint8 public immutable threshold;
     /// @notice The largest token id: `2^tokenDepth - 1`.
@@ -211,6 +222,8 @@ contract ZkRollup is TokenRegistry {
     uint32 public nextAccountIndex;
     /// @notice The deadline of the last queued operation.
     uint64 public lastDeadline;
+    /// @notice The priority fees paid so far, in wei: burned, held here and never paid out.
+    uint256 public feesBurned;
 
     /// @notice What each account can `claim`, per token.
     mapping(address owner => mapping(uint8 token => uint256 amount)) public pending;
@@ -310,9 +323,9 @@ contract ZkRollup is TokenRegistry {
 
     /// @notice Deposits of zero are refused.
     error ZeroAmount();
-    /// @notice A deposit must be below 2^128.
-    /// @param amount The amount.
-    error AmountTooLarge(uint256 amount);
+    /// @notice `msg.value` is not what the call must pay: a deposit's ETH amount plus
+    ///         `priorityFee`, or `priorityFee` alone (ERC-20 deposits, full exits).
+    error WrongValue(uint256 sent, uint256 expected);
     /// @notice The public key is not a point of BabyJubjub (with coordinates in the field).
     /// @param pkX The x coordinate.
     /// @param pkY The y coordinate.
@@ -498,6 +511,7 @@ contract ZkRollup is TokenRegistry {
         withdrawalSlots = config.withdrawalSlots;
         priorityDeadline = config.priorityDeadline;
         priorityInterval = config.priorityInterval;
+        priorityFee = config.priorityFee;
         // Account 0 is the operator's (created at genesis).
         _accounts[config.operator] = 1;
         nextAccountIndex = 1;
@@ -530,27 +544,28 @@ contract ZkRollup is TokenRegistry {
 
     // ------------------------------------------------------------------ deposits
 
-    /// @notice Deposits `msg.value` wei to the caller's L2 account with public key (pkX, pkY).
+    /// @notice Deposits `amount` wei to the caller's L2 account with public key (pkX, pkY),
+    ///         paying `priorityFee` on top: `msg.value` must be exactly `amount + priorityFee`.
+    /// @param amount The amount credited on L2, at least 1.
     /// @param pkX The x coordinate of the L2 account's BabyJubjub public key.
     /// @param pkY The y coordinate of that key.
-    function depositEth(uint256 pkX, uint256 pkY) external payable {
-        if (msg.value > type(uint128).max) revert AmountTooLarge(msg.value);
-        // casting to uint128 is safe because msg.value fits (checked above)
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint128 amount = uint128(msg.value);
+    function depositEth(uint128 amount, uint256 pkX, uint256 pkY) external payable {
         _checkDeposit(amount, pkX, pkY);
+        _payFee(uint256(amount));
         _enqueue(KIND_DEPOSIT, ETH_TOKEN, amount, pkX, pkY);
     }
 
     /// @notice Deposits `amount` of a registered ERC-20 to the caller's L2 account with public
-    ///         key (pkX, pkY). Approve this contract first.
+    ///         key (pkX, pkY). Approve this contract first; `msg.value` must be exactly
+    ///         `priorityFee`.
     /// @dev The contract's balance must grow by exactly `amount`.
     /// @param token The token's address.
     /// @param amount The amount, at least 1.
     /// @param pkX The x coordinate of the L2 account's BabyJubjub public key.
     /// @param pkY The y coordinate of that key.
-    function depositErc20(address token, uint128 amount, uint256 pkX, uint256 pkY) external nonReentrant {
+    function depositErc20(address token, uint128 amount, uint256 pkX, uint256 pkY) external payable nonReentrant {
         _checkDeposit(amount, pkX, pkY);
+        _payFee(0);
         // casting to uint8 is safe because ids are at most maxTokens = 2^tokenDepth - 1 <= 255
         // forge-lint: disable-next-line(unsafe-typecast)
         uint8 id = uint8(tokenId(token));
@@ -566,11 +581,13 @@ contract ZkRollup is TokenRegistry {
     ///         joins the priority queue with a deadline like a deposit, the batch that takes it
     ///         pays the balance to the caller's `pending` (no L2 signature needed), and an
     ///         operator that ignores it past its deadline lets anyone turn exit mode on.
+    ///         `msg.value` must be exactly `priorityFee`.
     /// @param token The token id (0 for ETH), within the balance tree.
-    function requestFullExit(uint8 token) external {
+    function requestFullExit(uint8 token) external payable {
         if (exitMode) revert ExitModeActive();
         if (token > maxTokenId) revert TokenOutOfRange(token);
         if (_accounts[msg.sender] == 0) revert NoAccount(msg.sender);
+        _payFee(0);
         _enqueue(KIND_FULL_EXIT, token, 0, 0, 0);
     }
 
@@ -803,6 +820,13 @@ contract ZkRollup is TokenRegistry {
         if (exitMode) revert ExitModeActive();
         if (amount == 0) revert ZeroAmount();
         if (!isValidPublicKey(pkX, pkY)) revert InvalidPublicKey(pkX, pkY);
+    }
+
+    /// @dev Takes `priorityFee` (burned) from `msg.value`, which must be `moved + priorityFee`.
+    function _payFee(uint256 moved) private {
+        uint256 expected = moved + priorityFee;
+        if (msg.value != expected) revert WrongValue(msg.value, expected);
+        feesBurned += priorityFee;
     }
 
     /// @dev Appends the caller's operation to the priority queue, with the caller's account

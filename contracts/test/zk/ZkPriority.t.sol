@@ -37,7 +37,7 @@ contract ZkPriorityTest is ZkRollupFixture {
         vm.assertEq(uint256(index), 2);
         vm.assertEq(uint256(zk.nextAccountIndex()), 3);
         // The operator's deposits go to account 0.
-        vm.deal(OPERATOR, 1 ether);
+        vm.deal(OPERATOR, 2 ether);
         depositEth(zk, OPERATOR, 1 ether);
         vm.assertEq(uint256(zk.priorityOp(3).accountIndex), 0);
     }
@@ -50,7 +50,7 @@ contract ZkPriorityTest is ZkRollupFixture {
             vm.deal(address(i * 0x1000), 2 ether);
             depositEth(tiny, address(i * 0x1000), 1 ether);
         }
-        vm.deal(CAROL, 1 ether);
+        vm.deal(CAROL, 2 ether);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.AccountTreeFull.selector, 4));
         depositEth(tiny, CAROL, 1 ether);
         // Existing accounts still deposit.
@@ -85,7 +85,7 @@ contract ZkPriorityTest is ZkRollupFixture {
     function test_ARefusedDepositIsPaidBackAndLeavesTheQueue() public {
         uint128 amount = 500;
         vm.prank(ALICE);
-        zk.depositErc20(address(token), amount, PK1_X, PK1_Y);
+        zk.depositErc20{value: FEE}(address(token), amount, PK1_X, PK1_Y);
         bytes memory priority = bytes.concat(priorityRecord(zk, 0), priorityPadding());
         bytes memory onchain = bytes.concat(refusedRecord(amount), depositPadding(), withdrawalPadding());
         expectCommitment(commitmentOf(zk, GENESIS, GENESIS, new bytes(24), priority, onchain));
@@ -159,16 +159,16 @@ contract ZkPriorityTest is ZkRollupFixture {
     function test_AFullExitNeedsAnAccountAndATokenOfTheTree() public {
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.NoAccount.selector, ALICE));
         vm.prank(ALICE);
-        zk.requestFullExit(0);
+        zk.requestFullExit{value: FEE}(0);
         depositEth(zk, ALICE, 1 ether);
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.TokenOutOfRange.selector, 4));
         vm.prank(ALICE);
-        zk.requestFullExit(4);
+        zk.requestFullExit{value: FEE}(4);
 
         vm.expectEmit(address(zk));
         emit ZkRollup.PriorityOpQueued(1, ALICE, 4, 1, 0, 0, T0 + DEADLINE + INTERVAL);
         vm.prank(ALICE);
-        zk.requestFullExit(0);
+        zk.requestFullExit{value: FEE}(0);
         ZkRollup.PriorityOp memory op = zk.priorityOp(1);
         vm.assertEq(uint256(op.kind), 4);
         vm.assertEq(uint256(op.accountIndex), 1);
@@ -180,7 +180,7 @@ contract ZkPriorityTest is ZkRollupFixture {
         depositEth(zk, ALICE, 2 ether);
         submitPriority(depositRecord(), depositPadding(), 1);
         vm.prank(ALICE);
-        zk.requestFullExit(0);
+        zk.requestFullExit{value: FEE}(0);
         bytes memory pad = depositPadding();
 
         // A full exit is no deposit.
@@ -208,7 +208,7 @@ contract ZkPriorityTest is ZkRollupFixture {
         depositEth(zk, ALICE, 2 ether);
         submitPriority(depositRecord(), depositPadding(), 1);
         vm.prank(ALICE);
-        zk.requestFullExit(0);
+        zk.requestFullExit{value: FEE}(0);
         depositEth(zk, BOB, 1 ether);
 
         // Taking Bob's deposit first is taking Alice's exit as a deposit: refused.
@@ -229,7 +229,7 @@ contract ZkPriorityTest is ZkRollupFixture {
         vm.assertTrue(zk.exitMode());
         vm.expectRevert(ZkRollup.ExitModeActive.selector);
         vm.prank(ALICE);
-        zk.requestFullExit(0);
+        zk.requestFullExit{value: FEE}(0);
         // The refund returns Bob's deposit and skips the full exit (it holds nothing).
         vm.assertEq(zk.refundDeposits(10), 2);
         vm.assertEq(zk.pending(BOB, 0), 1 ether);
@@ -239,9 +239,10 @@ contract ZkPriorityTest is ZkRollupFixture {
     // ---------------------------------------------------------------- floods
 
     /// @dev The deposit flood of issue 10, at the most L1 allows: every 12-second block full of
-    ///      the cheapest deposits (30M gas each). The operator takes its 2 priority slots a batch,
-    ///      one batch per `2 * INTERVAL` seconds. Deadlines are spaced by INTERVAL, so however
-    ///      long the queue gets, its head is never overdue and exit mode never opens.
+    ///      the cheapest deposits (60M gas each, mainnet's limit since late 2025). The operator
+    ///      takes its 2 priority slots a batch, one batch per `2 * INTERVAL` seconds. Deadlines
+    ///      are spaced by INTERVAL, so however long the queue gets, its head is never overdue and
+    ///      exit mode never opens; and every deposit of the flood burned the priority fee.
     function test_ADepositFloodAtTheMostL1AllowsDoesNotForceExitMode() public {
         address flooder = address(0xF100D);
         vm.deal(flooder, 1_000_000 ether);
@@ -249,8 +250,9 @@ contract ZkPriorityTest is ZkRollupFixture {
         uint256 gasBefore = gasleft();
         depositEth(zk, flooder, 1);
         uint256 perDeposit = gasBefore - gasleft() + 21_000; // with the transaction's base cost
-        uint256 perBlock = 30_000_000 / perDeposit;
-        emit log_named_uint("deposits a 30M-gas block holds", perBlock);
+        uint256 perBlock = 60_000_000 / perDeposit;
+        emit log_named_uint("deposits a 60M-gas block holds", perBlock);
+        emit log_named_uint("priority fees a full block burns (wei)", perBlock * FEE);
 
         uint256 blocks = 8;
         uint256 t = T0;
@@ -281,5 +283,6 @@ contract ZkPriorityTest is ZkRollupFixture {
         }
         vm.assertFalse(zk.exitMode());
         vm.assertGt(uint256(zk.priorityTail()), blocks * perBlock);
+        vm.assertEq(zk.feesBurned(), uint256(zk.priorityTail()) * FEE, "every deposit paid the fee");
     }
 }

@@ -161,9 +161,10 @@ contract ZkRollupTest is ZkRollupFixture {
         vm.assertEq(uint256(zk.registerToken(address(real))), 2);
         // An unlisted junk token cannot be deposited.
         TestToken junk2 = new TestToken("junk", "JNK", 18);
+        vm.deal(griefer, 1 ether);
         vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotRegistered.selector, address(junk2)));
         vm.prank(griefer);
-        zk.depositErc20(address(junk2), 1, PK1_X, PK1_Y);
+        zk.depositErc20{value: FEE}(address(junk2), 1, PK1_X, PK1_Y);
         // A registry needs a governor and a cap.
         ZkRollup.Config memory c = config(new address[](0), 0, GENESIS);
         c.tokenGovernor = address(0);
@@ -177,17 +178,17 @@ contract ZkRollupTest is ZkRollupFixture {
         vm.expectEmit(address(zk));
         emit ZkRollup.PriorityOpQueued(0, ALICE, 1, 1, 0, 2 ether, T0 + DEADLINE);
         vm.prank(ALICE);
-        zk.depositEth{value: 2 ether}(PK1_X, PK1_Y);
+        zk.depositEth{value: 2 ether + FEE}(2 ether, PK1_X, PK1_Y);
 
         vm.warp(T0 + 10);
         vm.expectEmit(address(zk));
         emit ZkRollup.PriorityOpQueued(1, ALICE, 1, 1, tokenId, 500, T0 + 10 + DEADLINE);
         vm.prank(ALICE);
-        zk.depositErc20(address(token), 500, PK2_X, PK2_Y);
+        zk.depositErc20{value: FEE}(address(token), 500, PK2_X, PK2_Y);
 
         vm.assertEq(uint256(zk.priorityTail()), 2);
         vm.assertEq(uint256(zk.priorityHead()), 0);
-        vm.assertEq(address(zk).balance, 2 ether);
+        vm.assertEq(address(zk).balance, 2 ether + 2 * FEE, "the amount and two burned fees");
         vm.assertEq(token.balanceOf(address(zk)), 500);
 
         ZkRollup.PriorityOp memory op = zk.priorityOp(1);
@@ -215,37 +216,91 @@ contract ZkRollupTest is ZkRollupFixture {
             vm.assertFalse(zk.isValidPublicKey(bad[i][0], bad[i][1]));
             vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidPublicKey.selector, bad[i][0], bad[i][1]));
             vm.prank(ALICE);
-            zk.depositEth{value: 1 ether}(bad[i][0], bad[i][1]);
+            zk.depositEth{value: 1 ether + FEE}(1 ether, bad[i][0], bad[i][1]);
             vm.expectRevert(abi.encodeWithSelector(ZkRollup.InvalidPublicKey.selector, bad[i][0], bad[i][1]));
             vm.prank(ALICE);
-            zk.depositErc20(address(token), 1, bad[i][0], bad[i][1]);
+            zk.depositErc20{value: FEE}(address(token), 1, bad[i][0], bad[i][1]);
         }
     }
 
     function test_DepositsRefuseBadAmountsAndTokens() public {
         vm.expectRevert(ZkRollup.ZeroAmount.selector);
         vm.prank(ALICE);
-        zk.depositEth{value: 0}(PK1_X, PK1_Y);
+        zk.depositEth{value: 0 + FEE}(0, PK1_X, PK1_Y);
         vm.expectRevert(ZkRollup.ZeroAmount.selector);
         vm.prank(ALICE);
-        zk.depositErc20(address(token), 0, PK1_X, PK1_Y);
+        zk.depositErc20{value: FEE}(address(token), 0, PK1_X, PK1_Y);
 
-        uint256 tooMuch = uint256(type(uint128).max) + 1;
-        vm.deal(ALICE, tooMuch);
-        vm.expectRevert(abi.encodeWithSelector(ZkRollup.AmountTooLarge.selector, tooMuch));
-        vm.prank(ALICE);
-        zk.depositEth{value: tooMuch}(PK1_X, PK1_Y);
 
         TestToken other = new TestToken("Other", "OTH", 18);
         vm.expectRevert(abi.encodeWithSelector(TokenRegistry.TokenNotRegistered.selector, address(other)));
         vm.prank(ALICE);
-        zk.depositErc20(address(other), 1, PK1_X, PK1_Y);
+        zk.depositErc20{value: FEE}(address(other), 1, PK1_X, PK1_Y);
 
         // Without allowance the token's transferFrom fails.
         vm.expectRevert(abi.encodeWithSelector(ZkRollup.TransferFromFailed.selector, address(token), BOB, 1));
         vm.prank(BOB);
-        zk.depositErc20(address(token), 1, PK1_X, PK1_Y);
+        zk.depositErc20{value: FEE}(address(token), 1, PK1_X, PK1_Y);
         vm.assertEq(uint256(zk.priorityTail()), 0);
+    }
+
+    /// Every queued operation pays the priority fee, exactly, on top of what it moves; the fee is
+    /// burned (kept here, paid to nobody). Below the minimum (amount 1 plus the fee) is refused,
+    /// the exact minimum accepted.
+    function test_QueuedOperationsPayThePriorityFeeExactly() public {
+        vm.assertEq(zk.priorityFee(), FEE);
+        // ETH: msg.value must be amount + fee, not less (the fee taken out of the amount) nor more.
+        uint256[3] memory wrong = [uint256(1), FEE, FEE + 2];
+        for (uint256 i = 0; i < wrong.length; i++) {
+            vm.expectRevert(abi.encodeWithSelector(ZkRollup.WrongValue.selector, wrong[i], FEE + 1));
+            vm.prank(ALICE);
+            zk.depositEth{value: wrong[i]}(1, PK1_X, PK1_Y);
+        }
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.WrongValue.selector, 1 ether, 1 ether + FEE));
+        vm.prank(ALICE);
+        zk.depositEth{value: 1 ether}(1 ether, PK1_X, PK1_Y);
+        // ERC-20 deposits and full exits pay the fee alone.
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.WrongValue.selector, 0, FEE));
+        vm.prank(ALICE);
+        zk.depositErc20(address(token), 5, PK1_X, PK1_Y);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.WrongValue.selector, FEE - 1, FEE));
+        vm.prank(ALICE);
+        zk.depositErc20{value: FEE - 1}(address(token), 5, PK1_X, PK1_Y);
+        vm.assertEq(uint256(zk.priorityTail()), 0);
+
+        // The exact minimum: 1 wei plus the fee.
+        vm.prank(ALICE);
+        zk.depositEth{value: FEE + 1}(1, PK1_X, PK1_Y);
+        vm.prank(ALICE);
+        zk.depositErc20{value: FEE}(address(token), 1, PK1_X, PK1_Y);
+        vm.assertEq(uint256(zk.priorityOp(0).amount), 1);
+        vm.assertEq(uint256(zk.priorityOp(1).amount), 1);
+
+        // A full exit: the fee, exactly.
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.WrongValue.selector, 0, FEE));
+        vm.prank(ALICE);
+        zk.requestFullExit(0);
+        vm.expectRevert(abi.encodeWithSelector(ZkRollup.WrongValue.selector, FEE + 1, FEE));
+        vm.prank(ALICE);
+        zk.requestFullExit{value: FEE + 1}(0);
+        vm.prank(ALICE);
+        zk.requestFullExit{value: FEE}(0);
+
+        vm.assertEq(uint256(zk.priorityTail()), 3);
+        vm.assertEq(zk.feesBurned(), 3 * FEE);
+        vm.assertEq(address(zk).balance, 1 + 3 * FEE);
+    }
+
+    /// The fee is burned even when the deposit is later refunded in exit mode: a refund pays the
+    /// amount back, never the fee, so a flood costs its fees whatever becomes of it.
+    function test_ExitModeRefundsTheAmountNotTheFee() public {
+        depositEth(zk, ALICE, 2 ether);
+        vm.warp(T0 + DEADLINE + 1);
+        zk.activateExitMode();
+        zk.refundDeposits(1);
+        vm.assertEq(zk.pending(ALICE, 0), 2 ether);
+        vm.assertEq(address(zk).balance, 2 ether + FEE);
+        vm.assertEq(zk.feesBurned(), FEE);
     }
 
     // ---------------------------------------------------------------- batches
@@ -253,7 +308,7 @@ contract ZkRollupTest is ZkRollupFixture {
     function test_BatchConsumesDepositsAndCommitsAsSpecified() public {
         depositEth(zk, ALICE, 3 ether);
         vm.prank(ALICE);
-        zk.depositErc20(address(token), 700, PK2_X, PK2_Y);
+        zk.depositErc20{value: FEE}(address(token), 700, PK2_X, PK2_Y);
         depositEth(zk, BOB, 1 ether); // stays queued
 
         bytes memory onchain =
@@ -396,7 +451,7 @@ contract ZkRollupTest is ZkRollupFixture {
     function test_WithdrawalsAreReleasedAndClaimableOnce() public {
         depositEth(zk, ALICE, 3 ether);
         vm.prank(ALICE);
-        zk.depositErc20(address(token), 900, PK1_X, PK1_Y);
+        zk.depositErc20{value: FEE}(address(token), 900, PK1_X, PK1_Y);
         bytes memory d = bytes.concat(depositRecord(), depositRecord());
 
         submit(bytes.concat(d, withdrawalRecord(1, 0, 2 ether, 0, CAROL)), "", 1);
@@ -752,7 +807,7 @@ contract ZkExitModeTest is ZkRollupFixture {
         small.submitBatch(bytes.concat(depositRecord(), depositPadding(), withdrawalPadding()), "", 1, PROOF);
         vm.expectRevert(ZkRollup.ExitModeActive.selector);
         vm.prank(ALICE);
-        small.depositEth{value: 1 ether}(PK1_X, PK1_Y);
+        small.depositEth{value: 1 ether + FEE}(1 ether, PK1_X, PK1_Y);
     }
 
     function test_RefundDepositsCreditsTheUnconsumedOnes() public {
@@ -762,9 +817,9 @@ contract ZkExitModeTest is ZkRollupFixture {
         token.approve(address(small), type(uint256).max);
         depositEth(small, ALICE, 1 ether); // 0: consumed by a batch
         vm.prank(ALICE);
-        small.depositErc20(address(token), 300, PK1_X, PK1_Y); // 1
+        small.depositErc20{value: FEE}(address(token), 300, PK1_X, PK1_Y); // 1
         vm.prank(BOB);
-        small.depositEth{value: 2 ether}(PK3_X, PK3_Y); // 2
+        small.depositEth{value: 2 ether + FEE}(2 ether, PK3_X, PK3_Y); // 2
         vm.prank(OPERATOR);
         small.submitBatch(bytes.concat(depositRecord(), depositPadding(), withdrawalPadding()), "", 1, PROOF);
         vm.warp(T0 + DEADLINE + INTERVAL + 1);

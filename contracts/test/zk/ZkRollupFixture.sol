@@ -29,6 +29,8 @@ abstract contract ZkRollupFixture is Test {
     uint64 internal constant T0 = 1_700_000_000;
     uint64 internal constant DEADLINE = 1 days;
     uint64 internal constant INTERVAL = 10;
+    /// @dev The priority fee of the fixture's deployments (burned by every queued operation).
+    uint256 internal constant FEE = 0.001 ether;
     uint256 internal constant GENESIS = 0x1234;
     uint256 internal constant SCALAR_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -85,6 +87,7 @@ abstract contract ZkRollupFixture is Test {
             withdrawalSlots: 1,
             priorityDeadline: DEADLINE,
             priorityInterval: INTERVAL,
+            priorityFee: FEE,
             tokenGovernor: GOVERNOR,
             committee: committee,
             threshold: threshold
@@ -93,9 +96,9 @@ abstract contract ZkRollupFixture is Test {
 
     // ---------------------------------------------------------------- actions
 
-    function depositEth(ZkRollup target, address from, uint256 amount) internal {
+    function depositEth(ZkRollup target, address from, uint128 amount) internal {
         vm.prank(from);
-        target.depositEth{value: amount}(PK1_X, PK1_Y);
+        target.depositEth{value: uint256(amount) + FEE}(amount, PK1_X, PK1_Y);
     }
 
     /// @dev Expects the verifier to be called with `PROOF` and `commitment`.

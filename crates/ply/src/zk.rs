@@ -42,6 +42,10 @@ pub(crate) const DEVNET_PARAMS: BatchParams = BatchParams {
 /// L1 allows only pushes later deadlines back and never makes the operator overdue.
 pub(crate) const DEVNET_PRIORITY_INTERVAL: u64 = 15;
 
+/// The devnet's priority fee: 0.001 ETH burned by every queued deposit or full exit, so that a
+/// flood of the queue costs money besides gas (docs/zk.md, "Priority fee").
+pub(crate) const DEVNET_PRIORITY_FEE: u128 = 1_000_000_000_000_000;
+
 /// Where development keys are cached unless `--keys` says otherwise.
 pub(crate) fn default_keys_dir() -> PathBuf {
     std::env::var_os("PLY_ZK_KEYS").map(PathBuf::from).unwrap_or_else(|| {
@@ -100,7 +104,8 @@ enum ZkCommand {
         withdrawals: usize,
     },
     /// Deposit ETH (or a registered ERC-20 with --token) from L1 to your L2 account (created
-    /// with your L2 key).
+    /// with your L2 key). The contract's priority fee (`ZkRollup.priorityFee`, 0.001 ETH on the
+    /// devnet, burned) is paid in ETH on top of the amount.
     Deposit {
         /// Amount in whole units (ether, or the token with 18 decimals), e.g. 1.5.
         amount: String,
@@ -134,7 +139,8 @@ enum ZkCommand {
     },
     /// Force a withdrawal through L1 (a full exit): your whole L2 balance of a token joins the
     /// L1 priority queue; the operator's next batch must pay it out (then `ply zk claim`), or
-    /// anyone may switch the contract to exit mode once it is overdue.
+    /// anyone may switch the contract to exit mode once it is overdue. Pays the contract's
+    /// priority fee in ETH.
     FullExit {
         /// Token id on L2 (0 = ETH).
         #[arg(long, default_value_t = 0)]
@@ -267,13 +273,15 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
             let (pk_x, pk_y) = (fr_to_u256(pk.0.x), fr_to_u256(pk.0.y));
             let amount = parse_ether(&amount)?;
             let sender = wallet.sender();
+            let reader = ZkL1::new(wallet.l1.clone(), status.contract);
+            let fee = reader.view(ZkRollup::priorityFeeCall {}).await?;
             let hash = match token {
                 None => {
-                    let call = ZkRollup::depositEthCall { pkX: pk_x, pkY: pk_y };
-                    sender.send_call(status.contract, call.abi_encode(), U256::from(amount)).await
+                    let call = ZkRollup::depositEthCall { amount, pkX: pk_x, pkY: pk_y };
+                    let value = U256::from(amount) + fee;
+                    sender.send_call(status.contract, call.abi_encode(), value).await
                 }
                 Some(erc20) => {
-                    let reader = ZkL1::new(wallet.l1.clone(), status.contract);
                     let id = reader
                         .view(ZkRollup::tokenIdCall { token: erc20 })
                         .await
@@ -286,11 +294,13 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
                     println!("approved {amount} of {erc20} (token {id}) for {}", status.contract);
                     let call =
                         ZkRollup::depositErc20Call { token: erc20, amount, pkX: pk_x, pkY: pk_y };
-                    sender.send_call(status.contract, call.abi_encode(), U256::ZERO).await
+                    sender.send_call(status.contract, call.abi_encode(), fee).await
                 }
             }
             .map_err(explain)?;
-            println!("queued a deposit of {amount} wei for {me}: L1 transaction {hash}");
+            println!(
+                "queued a deposit of {amount} wei for {me} (priority fee {fee} wei, burned): L1 transaction {hash}"
+            );
         }
         ZkCommand::Transfer { to, amount, token, fee } => {
             let status = wallet.status().await?;
@@ -330,12 +340,11 @@ pub(crate) async fn run(args: ZkArgs) -> eyre::Result<()> {
         }
         ZkCommand::FullExit { token } => {
             let status = wallet.status().await?;
+            let reader = ZkL1::new(wallet.l1.clone(), status.contract);
+            let fee = reader.view(ZkRollup::priorityFeeCall {}).await?;
             let call = ZkRollup::requestFullExitCall { token }.abi_encode();
-            let hash = wallet
-                .sender()
-                .send_call(status.contract, call, U256::ZERO)
-                .await
-                .map_err(explain)?;
+            let hash =
+                wallet.sender().send_call(status.contract, call, fee).await.map_err(explain)?;
             println!(
                 "full exit of token {token} queued on L1 (transaction {hash}); `ply zk claim --token {token}` once its batch is verified"
             );
@@ -524,6 +533,7 @@ pub(crate) async fn start_devnet_families(
                 committee,
                 priority_deadline: 600,
                 priority_interval: DEVNET_PRIORITY_INTERVAL,
+                priority_fee: DEVNET_PRIORITY_FEE,
                 token_governor: sender.address(),
             },
         )

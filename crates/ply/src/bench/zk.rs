@@ -60,6 +60,8 @@ pub(crate) struct ZkBenchArgs {
 }
 
 const ETHER: u128 = 1_000_000_000_000_000_000;
+/// The priority fee of the bench's deployments (the devnet's).
+const PRIORITY_FEE: u128 = crate::zk::DEVNET_PRIORITY_FEE;
 
 fn params(transfers: usize) -> BatchParams {
     BatchParams {
@@ -196,14 +198,20 @@ async fn deployment(
             committee,
             priority_deadline: 3600,
             priority_interval: 1,
+            priority_fee: PRIORITY_FEE,
             token_governor: operator.address(),
         },
     )
     .await?;
     let pk = user.public_key();
-    let call = ZkRollup::depositEthCall { pkX: fr_to_u256(pk.0.x), pkY: fr_to_u256(pk.0.y) };
+    let call = ZkRollup::depositEthCall {
+        amount: 100 * ETHER,
+        pkX: fr_to_u256(pk.0.x),
+        pkY: fr_to_u256(pk.0.y),
+    };
     let depositor = TxSender::new(client.clone(), dev_signer(1)?);
-    depositor.send_call(contracts.rollup, call.abi_encode(), U256::from(100 * ETHER)).await?;
+    let value = U256::from(100 * ETHER + PRIORITY_FEE);
+    depositor.send_call(contracts.rollup, call.abi_encode(), value).await?;
     Ok(contracts.rollup)
 }
 

@@ -51,6 +51,10 @@ pub struct ZkDeployParams {
     /// queued operation (a batch's time over its priority slots). A deposit flood then only
     /// pushes later deadlines back.
     pub priority_interval: u64,
+    /// The fee in wei each queued operation (deposit or full exit) pays on top of what it
+    /// moves, burned on L1 (`ZkRollup.priorityFee`): what makes a flood of the queue cost
+    /// money besides gas (docs/zk.md sizes it).
+    pub priority_fee: u128,
     /// The account that lists ERC-20 tokens (`TokenRegistry.tokenGovernor`).
     pub token_governor: Address,
 }
@@ -80,6 +84,7 @@ pub async fn deploy(deployer: &TxSender, p: &ZkDeployParams) -> Result<ZkContrac
         withdrawalSlots: p.params.withdrawals as u16,
         priorityDeadline: p.priority_deadline,
         priorityInterval: p.priority_interval,
+        priorityFee: U256::from(p.priority_fee),
         tokenGovernor: p.token_governor,
         committee: p.committee.clone(),
         threshold: p.threshold,

@@ -83,6 +83,65 @@ impl ConstraintMatrices {
             .collect())
     }
 
+    /// Synthesizes `circuit` for its witness only (as the prover does) and returns its full
+    /// assignment: the constant 1, the public inputs, then the witnesses, one value per column.
+    pub fn assignment<C: ConstraintSynthesizer<Fr>>(&self, circuit: C) -> Result<Vec<Fr>> {
+        let cs = new_constraint_system(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
+        circuit.generate_constraints(cs.clone())?;
+        self.assignment_of(&cs)
+    }
+
+    /// For each column, the rows whose `A`, `B` or `C` entry uses it, in order: what
+    /// [`Self::unsatisfied_rows_near`] needs to check only the rows a change can reach.
+    pub fn rows_by_column(&self) -> Vec<Vec<u32>> {
+        let columns = 1 + self.shape.public_inputs + self.shape.witnesses;
+        let mut out: Vec<Vec<u32>> = vec![Vec::new(); columns];
+        for (row, entries) in self.abc.iter().flat_map(|m| m.iter().enumerate()) {
+            for (_, column) in entries {
+                let rows = &mut out[*column];
+                if rows.last() != Some(&(row as u32)) {
+                    rows.push(row as u32);
+                }
+            }
+        }
+        for rows in &mut out {
+            rows.sort_unstable();
+            rows.dedup();
+        }
+        out
+    }
+
+    /// The rows that assignment `z` does not satisfy, in order, given an assignment `base`
+    /// that satisfies every row and `rows_by_column` ([`Self::rows_by_column`]): only the rows
+    /// that use a column where `z` differs from `base` are evaluated, since every other row
+    /// evaluates as it does on `base`. The same answer as checking every row of `z`, at the
+    /// cost of the rows a change reaches.
+    pub fn unsatisfied_rows_near(
+        &self,
+        base: &[Fr],
+        rows_by_column: &[Vec<u32>],
+        z: &[Fr],
+    ) -> Vec<usize> {
+        let [a, b, c] = &self.abc[..] else { return vec![0] };
+        let mut touched = vec![false; self.shape.constraints];
+        for (column, rows) in rows_by_column.iter().enumerate() {
+            if base[column] != z[column] {
+                for row in rows {
+                    touched[*row as usize] = true;
+                }
+            }
+        }
+        let dot = |row: &[(Fr, usize)]| -> Fr {
+            row.iter().map(|(coefficient, column)| *coefficient * z[*column]).sum()
+        };
+        (0..self.shape.constraints)
+            .filter(|&i| touched[i] && dot(&a[i]) * dot(&b[i]) != dot(&c[i]))
+            .collect()
+    }
+
     /// The full assignment (the constant 1, the public inputs, the witnesses) synthesized in
     /// `cs`, checked to have one value per column of these matrices.
     pub(super) fn assignment_of(&self, cs: &ConstraintSystemRef<Fr>) -> Result<Vec<Fr>> {

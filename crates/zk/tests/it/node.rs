@@ -39,6 +39,8 @@ const ETHER: u128 = 1_000_000_000_000_000_000;
 const WAIT: Duration = Duration::from_secs(120);
 /// Seconds a queued deposit may wait for a verified batch.
 const DEADLINE: u64 = 3_600;
+/// The priority fee of the tests' deployments: every queued operation burns it.
+const PRIORITY_FEE: u128 = ETHER / 1_000;
 
 /// An L1 for a test and what keeps it running.
 struct TestL1 {
@@ -117,26 +119,50 @@ struct Rig {
 }
 
 async fn rig(l1: TestL1, committee: Vec<DacClient>, threshold: usize) -> Rig {
-    let groth16::Keys { pk, vk, .. } = batch_keys();
-    let operator = l1.sender(0);
     let mut members: Vec<Address> = committee.iter().map(|c| c.member()).collect();
     members.sort();
-    let contracts = ply_zk::node::deploy(
+    let contracts = deploy_contracts(&l1, members, threshold, DEADLINE, 1).await;
+    start_rig(l1, contracts, committee, threshold).await
+}
+
+/// Deploys the contracts for the batch keys with the operator (dev 0) as governor.
+async fn deploy_contracts(
+    l1: &TestL1,
+    committee: Vec<Address>,
+    threshold: usize,
+    priority_deadline: u64,
+    priority_interval: u64,
+) -> ply_zk::node::ZkContracts {
+    let groth16::Keys { vk, .. } = batch_keys();
+    let operator = l1.sender(0);
+    ply_zk::node::deploy(
         &operator,
         &ZkDeployParams {
             params: BATCH_PARAMS,
             vk: vk.clone(),
             operator: operator.address(),
             operator_key: key(0).public_key(),
-            committee: members,
+            committee,
             threshold: threshold as u8,
-            priority_deadline: DEADLINE,
-            priority_interval: 1,
+            priority_deadline,
+            priority_interval,
+            priority_fee: PRIORITY_FEE,
             token_governor: operator.address(),
         },
     )
     .await
-    .expect("deploys");
+    .expect("deploys")
+}
+
+/// Starts the operator's node (dev 0) for `contracts`.
+async fn start_rig(
+    l1: TestL1,
+    contracts: ply_zk::node::ZkContracts,
+    committee: Vec<DacClient>,
+    threshold: usize,
+) -> Rig {
+    let groth16::Keys { pk, .. } = batch_keys();
+    let operator = l1.sender(0);
     let dir = tempfile::tempdir().unwrap();
     let mode = if committee.is_empty() {
         DataMode::Rollup
@@ -167,10 +193,11 @@ impl Rig {
     /// Dev account `index` deposits `amount` wei of ETH to its L2 account.
     async fn deposit(&self, index: usize, amount: u128) {
         let pk = key(index).public_key();
-        let call = ZkRollup::depositEthCall { pkX: fr_to_u256(pk.0.x), pkY: fr_to_u256(pk.0.y) };
+        let call =
+            ZkRollup::depositEthCall { amount, pkX: fr_to_u256(pk.0.x), pkY: fr_to_u256(pk.0.y) };
         self.l1
             .sender(index)
-            .send_call(self.contracts.rollup, call.abi_encode(), U256::from(amount))
+            .send_call(self.contracts.rollup, call.abi_encode(), U256::from(amount + PRIORITY_FEE))
             .await
             .expect("deposit");
     }
@@ -276,7 +303,11 @@ impl Rig {
                 stranded.send_call(rollup, claim, U256::ZERO).await.expect("claim");
             }
         }
-        assert_eq!(self.l1.balance(rollup).await, U256::ZERO, "every balance paid out exactly");
+        // What stays is the burned priority fees, one for each queued operation.
+        let burned = self.reader.view(ZkRollup::feesBurnedCall {}).await.unwrap();
+        let queued = self.reader.view(ZkRollup::priorityTailCall {}).await.unwrap();
+        assert_eq!(burned, U256::from(PRIORITY_FEE) * U256::from(queued));
+        assert_eq!(self.l1.balance(rollup).await, burned, "every balance paid out exactly");
     }
 }
 
@@ -339,7 +370,8 @@ async fn zk_rollup_end_to_end(l1: TestL1) {
     let alice_l1 = dev_signer(1).unwrap().address();
     let balance = rig.node().with_operator(|o| o.head().account(alice).unwrap().balances[&0]);
     let request = ZkRollup::requestFullExitCall { token: 0 }.abi_encode();
-    rig.l1.sender(1).send_call(rig.contracts.rollup, request, U256::ZERO).await.expect("queued");
+    let fee = U256::from(PRIORITY_FEE);
+    rig.l1.sender(1).send_call(rig.contracts.rollup, request, fee).await.expect("queued");
     wait_for("the full exit paid out", || async {
         let pending =
             rig.reader.view(ZkRollup::pendingCall { owner: alice_l1, token: 0 }).await.unwrap();
@@ -575,4 +607,258 @@ fn the_log_belongs_to_one_deployment() {
     assert!(err.to_string().contains("another deployment"), "{err}");
     let other_chain = ply_zk::circuit::signing_domain(1, Address::repeat_byte(0xdd));
     assert!(OperatorStore::open(dir.path(), other_chain).is_err());
+}
+
+// ------------------------------------------------------------------ the priority queue's attacks
+
+/// The embedded L1 of the flood: the contracts are deployed on a chain with the default 30M
+/// gas limit, which then reopens (its database in `dir`) with `gas_limit` and manual mining:
+/// a block mined every `FLOOD_BLOCK_WALL` of wall time, 12 L1 seconds after its parent. A
+/// small gas limit keeps a full block to a handful of deposits, so that the operator (2
+/// priority slots a batch, a few seconds a proof) drains the flood within the test's time.
+const FLOOD_GAS_LIMIT: u64 = 600_000;
+/// The wall time between two L1 blocks of the flood's chain.
+const FLOOD_BLOCK_WALL: Duration = Duration::from_millis(1_500);
+/// The blocks the flood fills with deposits.
+const FLOOD_BLOCKS: usize = 2;
+/// The deadline of a queued operation (L1 seconds): what the operator needs for one batch
+/// (a proof, a few seconds of wall time, i.e. a few 12-second blocks of this chain) with a
+/// wide margin, and short enough that without spacing the flood's last deposits would be
+/// overdue long before the operator, 2 priority slots a batch, could reach them.
+const FLOOD_DEADLINE: u64 = 240;
+/// The spacing of deadlines (L1 seconds): the operator's time for one operation, with a wide
+/// margin for a busy CI machine (a batch of 2 takes one proof, a few seconds of wall time,
+/// i.e. a few 12-second blocks of this chain).
+const FLOOD_INTERVAL: u64 = 120;
+
+/// Mines a block every [`FLOOD_BLOCK_WALL`], each 12 L1 seconds after its parent.
+fn spawn_miner(node: Node) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(FLOOD_BLOCK_WALL).await;
+            node.with(|c| {
+                let next = c.head().header.timestamp + 12;
+                c.mine(Some(next)).expect("mines");
+            });
+        }
+    })
+}
+
+/// The deposit flood of issue 10 against the real operator: the contracts run on an L1 whose
+/// blocks hold a handful of deposits; a flooder fills [`FLOOD_BLOCKS`] blocks with the
+/// cheapest deposits (the most the L1 allows), paying the priority fee for each; the real
+/// operator keeps cutting, proving and submitting batches of 2 priority slots. After every
+/// block, `activateExitMode` must revert: exit mode never becomes available, and the queue
+/// drains.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deposit_flood_at_the_l1s_limit_does_not_force_exit_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let contracts = {
+        let node = Node::open(ChainConfig::default(), dir.path()).unwrap();
+        let l1 = TestL1 {
+            client: Arc::new(EmbeddedClient::new(node.clone())),
+            _node: Some(node),
+            _anvil: None,
+        };
+        deploy_contracts(&l1, Vec::new(), 0, FLOOD_DEADLINE, FLOOD_INTERVAL).await
+    };
+    let config = ChainConfig {
+        block_gas_limit: FLOOD_GAS_LIMIT,
+        mining: ply_l1::chain::Mining::Manual,
+        ..ChainConfig::default()
+    };
+    let node = Node::open(config, dir.path()).unwrap();
+    let miner = spawn_miner(node.clone());
+    let l1 = TestL1 {
+        client: Arc::new(EmbeddedClient::new(node.clone())),
+        _node: Some(node),
+        _anvil: None,
+    };
+    let mut rig = start_rig(l1, contracts, Vec::new(), 0).await;
+    let rollup = rig.contracts.rollup;
+    let client = rig.l1.client.clone();
+    let activate = ZkRollup::activateExitModeCall {}.abi_encode();
+    let exit_mode_refused = || async {
+        let req = TransactionRequest::default()
+            .from(rig.operator.address())
+            .to(rollup)
+            .input(Bytes::from(activate.clone()).into());
+        if client.call(&req, BlockId::latest()).await.is_ok() {
+            let head = rig.reader.view(ZkRollup::priorityHeadCall {}).await.unwrap();
+            let op = rig.reader.view(ZkRollup::priorityOpCall { id: head }).await.unwrap();
+            let now = ply_l1::client::latest_timestamp(client.as_ref()).await.unwrap();
+            panic!("exit mode became available: operation {head} due {} at {now}", op.deadline);
+        }
+    };
+
+    // The flooder's account exists: its later deposits are the cheapest there are.
+    const FLOODER: usize = 5;
+    rig.deposit(FLOODER, 1).await;
+    let flooder = rig.l1.sender(FLOODER);
+    let pk = key(FLOODER).public_key();
+    let call =
+        ZkRollup::depositEthCall { amount: 1, pkX: fr_to_u256(pk.0.x), pkY: fr_to_u256(pk.0.y) };
+    let request = TransactionRequest::default()
+        .to(rollup)
+        .input(Bytes::from(call.abi_encode()).into())
+        .value(U256::from(1 + PRIORITY_FEE));
+    let gas = client.estimate_gas(&request.clone().from(flooder.address())).await.unwrap();
+    let per_block = (FLOOD_GAS_LIMIT / gas) as usize;
+    assert!(per_block >= 4, "a block holds {per_block} deposits of {gas} gas");
+
+    // The flood: each block's worth sent right after a block, so that every block mined
+    // during the flood finds at least a full block of deposits waiting.
+    let first = rig.reader.view(ZkRollup::priorityTailCall {}).await.unwrap();
+    let mut flood_blocks = Vec::new();
+    let mut last = client.block_number().await.unwrap();
+    for round in 0..=FLOOD_BLOCKS {
+        let mined = wait_for("the next L1 block", || async {
+            let now = client.block_number().await.unwrap();
+            (now > last).then_some(now)
+        })
+        .await;
+        if round > 0 {
+            flood_blocks.push(mined);
+        }
+        last = mined;
+        exit_mode_refused().await;
+        if round < FLOOD_BLOCKS {
+            for _ in 0..per_block {
+                flooder.send(request.clone().gas_limit(gas)).await.expect("a flood deposit");
+            }
+        }
+    }
+    let flooded = per_block * FLOOD_BLOCKS;
+    let tail = rig.reader.view(ZkRollup::priorityTailCall {}).await.unwrap();
+    // The flood's blocks were full: what L1 allows, no more.
+    let mut in_flood_blocks = 0u64;
+    for number in &flood_blocks {
+        let header = client
+            .header(alloy::eips::BlockNumberOrTag::Number(*number))
+            .await
+            .unwrap()
+            .expect("mined");
+        assert!(header.gas_used + gas > FLOOD_GAS_LIMIT, "block {number} is not full: {header:?}");
+        in_flood_blocks += header.gas_used / gas;
+    }
+    assert!(
+        in_flood_blocks >= per_block as u64,
+        "{in_flood_blocks} deposits in the flood's blocks"
+    );
+
+    // The operator keeps proving and submitting; after each block, exit mode is unavailable.
+    let drained = first + flooded as u64;
+    loop {
+        let head = rig.reader.view(ZkRollup::priorityHeadCall {}).await.unwrap();
+        exit_mode_refused().await;
+        let tail_now = rig.reader.view(ZkRollup::priorityTailCall {}).await.unwrap();
+        if head >= drained && head == tail_now {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(!rig.reader.view(ZkRollup::exitModeCall {}).await.unwrap());
+    assert!(tail >= drained, "the whole flood was queued");
+    // The flood was pushed back by the spacing, not by the deadline: its last deposit's
+    // deadline lies far beyond the time it was queued plus the deadline.
+    let last_op = rig.reader.view(ZkRollup::priorityOpCall { id: drained - 1 }).await.unwrap();
+    let first_op = rig.reader.view(ZkRollup::priorityOpCall { id: first }).await.unwrap();
+    assert!(last_op.deadline >= first_op.deadline + FLOOD_INTERVAL * (flooded as u64 - 1));
+    // Every deposit of the flood burned the fee: the flood cost real money besides gas.
+    let burned = rig.reader.view(ZkRollup::feesBurnedCall {}).await.unwrap();
+    assert_eq!(burned, U256::from(PRIORITY_FEE) * U256::from(tail));
+    // The flooder's deposits reached L2: its balance is every wei it deposited.
+    rig.all_verified().await;
+    let flooder_index = rig.account_of(FLOODER).await;
+    let balance =
+        rig.node().with_operator(|o| o.head().account(flooder_index).unwrap().balances[&0]);
+    assert_eq!(balance, 1 + flooded as u128);
+    rig.stop().await;
+    miner.abort();
+}
+
+/// The overflowing deposit of issue 10, end to end: a listed token, a deposit of 2^128 - 1,
+/// then 1 more to the same account. The real operator proves the batch with the second
+/// deposit refused, L1 verifies it and credits the refused wei to the depositor, who claims
+/// it on L1; the chain keeps going (a later deposit is credited and verified).
+async fn an_overflowing_deposit(l1: TestL1) {
+    use ply_contracts::TestToken;
+    let mut rig = rig(l1, Vec::new(), 0).await;
+    let rollup = rig.contracts.rollup;
+    let token = {
+        use alloy::sol_types::SolConstructor;
+        let mut code = TestToken::BYTECODE.to_vec();
+        code.extend_from_slice(
+            &TestToken::constructorCall {
+                name_: "Big".into(),
+                symbol_: "BIG".into(),
+                decimals_: 0,
+            }
+            .abi_encode(),
+        );
+        rig.operator.deploy(code.into()).await.expect("token deploys")
+    };
+    let register = ZkRollup::registerTokenCall { token }.abi_encode();
+    rig.operator.send_call(rollup, register, U256::ZERO).await.expect("listed");
+    let id = rig.reader.view(ZkRollup::tokenIdCall { token }).await.unwrap();
+    let id = u8::try_from(id).unwrap();
+    let alice = rig.l1.sender(1);
+    let alice_l1 = alice.address();
+    let mint = TestToken::mintCall { to: alice_l1, amount: U256::from(u128::MAX) + U256::from(1) };
+    rig.operator.send_call(token, mint.abi_encode(), U256::ZERO).await.expect("minted");
+    let approve = TestToken::approveCall { spender: rollup, amount: U256::MAX };
+    alice.send_call(token, approve.abi_encode(), U256::ZERO).await.expect("approved");
+    let pk = key(1).public_key();
+    let fee = U256::from(PRIORITY_FEE);
+    for amount in [u128::MAX, 1] {
+        let deposit = ZkRollup::depositErc20Call {
+            token,
+            amount,
+            pkX: fr_to_u256(pk.0.x),
+            pkY: fr_to_u256(pk.0.y),
+        };
+        alice.send_call(rollup, deposit.abi_encode(), fee).await.expect("queued");
+    }
+
+    // The operator proves both: the first credited, the second refused; L1 pays it back.
+    wait_for("the refused deposit paid back", || async {
+        let pending =
+            rig.reader.view(ZkRollup::pendingCall { owner: alice_l1, token: id }).await.unwrap();
+        (pending == U256::from(1)).then_some(())
+    })
+    .await;
+    rig.all_verified().await;
+    let index = rig.account_of(1).await;
+    let balances = rig.node().with_operator(|o| o.head().account(index).unwrap().balances.clone());
+    assert_eq!(balances[&u32::from(id)], u128::MAX, "the first deposit was credited");
+    assert_eq!(rig.reader.view(ZkRollup::priorityHeadCall {}).await.unwrap(), 2);
+    let claim = ZkRollup::claimCall { owner: alice_l1, token: id }.abi_encode();
+    rig.l1.sender(3).send_call(rollup, claim, U256::ZERO).await.expect("claim");
+    let held = TestToken::balanceOfCall { account: alice_l1 };
+    let out = rig
+        .l1
+        .client
+        .call(
+            &TransactionRequest::default().to(token).input(Bytes::from(held.abi_encode()).into()),
+            BlockId::latest(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(TestToken::balanceOfCall::abi_decode_returns(&out).unwrap(), U256::from(1));
+
+    // The chain keeps going: Bob's deposit is credited and verified.
+    rig.deposit(2, ETHER).await;
+    let bob = rig.account_of(2).await;
+    rig.all_verified().await;
+    assert_eq!(rig.node().with_operator(|o| o.head().account(bob).unwrap().balances[&0]), ETHER);
+    assert!(!rig.reader.view(ZkRollup::exitModeCall {}).await.unwrap());
+    rig.stop().await;
+    // The rebuild from L1 agrees, the refusal included.
+    let (state, _) = rebuild(&rig.reader, &[]).await.expect("derivation");
+    assert_eq!(state.account(index).unwrap().balances[&u32::from(id)], u128::MAX);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_overflowing_deposit_is_refused_paid_back_and_the_chain_goes_on() {
+    an_overflowing_deposit(TestL1::embedded()).await;
 }

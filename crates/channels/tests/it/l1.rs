@@ -281,3 +281,92 @@ async fn l1_adapter_lifecycle_on_the_embedded_chain() {
     // Nothing new until another block.
     assert_eq!(reader.poll().await.unwrap().1, vec![]);
 }
+
+/// An ERC-20 channel through the adapter: the token must be listed; the deposit approves and
+/// pays exactly the increase; a cooperative close with a wrong signature is refused with the
+/// contract's error decoded, the right one pays out.
+#[tokio::test]
+async fn l1_adapter_token_channel_and_refusals() {
+    use alloy::sol_types::{SolCall, SolConstructor};
+    use ply_contracts::{TestToken, TokenNetwork};
+
+    let client: DynL1Client = Arc::new(EmbeddedClient::new(Node::new(ChainConfig::default())));
+    let deployer = TxSender::new(client.clone(), dev_signer(0).unwrap());
+    let params = DeployParams {
+        token_governor: deployer.address(),
+        min_settle_timeout: 2,
+        max_settle_timeout: 100,
+    };
+    let contracts = deploy(&deployer, &params).await.unwrap();
+    let alice = party(&client, contracts, 1);
+    let bob = party(&client, contracts, 2);
+    let mut code = TestToken::BYTECODE.to_vec();
+    code.extend_from_slice(
+        &TestToken::constructorCall { name_: "T".into(), symbol_: "T".into(), decimals_: 18 }
+            .abi_encode(),
+    );
+    let token = deployer.deploy(code.into()).await.unwrap();
+    for who in [alice.l1.address(), bob.l1.address()] {
+        let mint = TestToken::mintCall { to: who, amount: eth(100) };
+        deployer.send_call(token, mint.abi_encode(), U256::ZERO).await.unwrap();
+    }
+
+    // Not listed yet.
+    let err = alice.l1.open_channel(bob.l1.address(), token, 10).await.unwrap_err();
+    assert!(
+        matches!(contract_error(&err), Some(TokenNetworkErrors::TokenNotRegistered(_))),
+        "{err}"
+    );
+    let register = TokenNetwork::registerTokenCall { token };
+    deployer.send_call(contracts.token_network, register.abi_encode(), U256::ZERO).await.unwrap();
+    // Out-of-range timeout.
+    let err = alice.l1.open_channel(bob.l1.address(), token, 101).await.unwrap_err();
+    assert!(
+        matches!(contract_error(&err), Some(TokenNetworkErrors::InvalidSettleTimeout(_))),
+        "{err}"
+    );
+    let id = alice.l1.open_channel(bob.l1.address(), token, 10).await.unwrap().channel_id;
+    alice.l1.set_total_deposit(id, alice.l1.address(), eth(4)).await.unwrap();
+    alice.l1.set_total_deposit(id, alice.l1.address(), eth(6)).await.unwrap();
+    // Alice funds Bob's side too (anyone may).
+    alice.l1.set_total_deposit(id, bob.l1.address(), eth(1)).await.unwrap();
+    assert_eq!(alice.l1.participant(id, alice.l1.address()).await.unwrap().deposit, eth(6));
+    assert_eq!(alice.l1.participant(id, bob.l1.address()).await.unwrap().deposit, eth(1));
+
+    let balance_of = |who: Address| {
+        let client = client.clone();
+        async move {
+            let call = TestToken::balanceOfCall { account: who };
+            let req = alloy::rpc::types::TransactionRequest::default()
+                .to(token)
+                .input(alloy::primitives::Bytes::from(call.abi_encode()).into());
+            let out = client.call(&req, alloy::eips::BlockId::latest()).await.unwrap();
+            TestToken::balanceOfCall::abi_decode_returns(&out).unwrap()
+        }
+    };
+    assert_eq!(balance_of(contracts.token_network).await, eth(7));
+    assert_eq!(balance_of(alice.l1.address()).await, eth(93));
+
+    let domain = ChannelDomain::new(DEV_CHAIN_ID, contracts.token_network);
+    let alice_is_p1 = alice.l1.address() < bob.l1.address();
+    let (b1, b2) = if alice_is_p1 { (eth(2), eth(5)) } else { (eth(5), eth(2)) };
+    let coop = CooperativeClose { channelId: id, generation: 1, balance1: b1, balance2: b2 };
+    let s_alice = domain.sign(&coop, &alice.key).unwrap();
+    let s_bob = domain.sign(&coop, &bob.key).unwrap();
+    let (s1, s2) = if alice_is_p1 { (s_alice, s_bob) } else { (s_bob, s_alice) };
+    // Signed twice by the same participant: refused, nothing moves.
+    let err = bob.l1.cooperative_close(id, b1, b2, &s1, &s1).await.unwrap_err();
+    assert!(matches!(contract_error(&err), Some(TokenNetworkErrors::WrongSigner(_))), "{err}");
+    // Balances that do not add up: refused.
+    let err = bob.l1.cooperative_close(id, b1, b2 + U256::from(1), &s1, &s2).await.unwrap_err();
+    assert!(
+        matches!(contract_error(&err), Some(TokenNetworkErrors::BalancesDoNotMatchDeposit(_))),
+        "{err}"
+    );
+    bob.l1.cooperative_close(id, b1, b2, &s1, &s2).await.unwrap();
+    assert_eq!(balance_of(contracts.token_network).await, U256::ZERO);
+    assert_eq!(balance_of(alice.l1.address()).await, eth(95));
+    assert_eq!(balance_of(bob.l1.address()).await, eth(105));
+    assert_eq!(alice.l1.channel(id).await.unwrap().state, OnChainState::Settled);
+    assert_eq!(alice.l1.pending_withdrawal(alice.l1.address(), token).await.unwrap(), U256::ZERO);
+}

@@ -247,6 +247,15 @@ pub enum ChannelError {
         /// Why.
         reason: String,
     },
+    /// A connection failed or a peer broke the transport protocol (handshake, framing).
+    #[error("transport: {reason}")]
+    Transport {
+        /// What happened.
+        reason: String,
+    },
+    /// The node has stopped.
+    #[error("the node has stopped")]
+    Stopped,
     /// The store failed.
     #[error("storage: {0}")]
     Storage(String),
@@ -256,7 +265,7 @@ impl ChannelError {
     /// What a loop does about this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Storage(_) | Self::SigningFailed { .. } => ErrorKind::Critical,
+            Self::Storage(_) | Self::SigningFailed { .. } | Self::Stopped => ErrorKind::Critical,
             Self::NoRoute { .. } | Self::UnknownChannel { .. } | Self::InvalidAmount { .. } => {
                 ErrorKind::Rejected
             }

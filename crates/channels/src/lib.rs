@@ -14,6 +14,8 @@
 //!   height come in as arguments.
 //! - [`routing`]: the channel graph and the cheapest route with enough capacity.
 //! - [`store`]: persistence (redb, with an in-memory twin), group commit and recovery.
+//! - [`transport`] and [`node`]: the node over TCP: peers authenticated by their Ethereum keys,
+//!   the state machine on its own thread with group commit, resending after a reconnect.
 
 pub mod channel;
 pub mod eip712;
@@ -22,8 +24,10 @@ pub mod l1;
 pub mod lock;
 pub mod manager;
 pub mod messages;
+pub mod node;
 pub mod routing;
 pub mod store;
+pub mod transport;
 pub mod wire;
 
 pub use error::{ChannelError, ErrorKind, Result};

@@ -357,6 +357,11 @@ impl ChannelManager {
         self.signer.address()
     }
 
+    /// The node's key.
+    pub fn signer(&self) -> &PrivateKeySigner {
+        &self.signer
+    }
+
     /// The settings.
     pub fn config(&self) -> &NodeConfig {
         &self.config

@@ -5,6 +5,7 @@ mod common;
 mod fixtures;
 mod l1;
 mod net;
+mod node;
 mod payments;
 mod routing;
 mod store;

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {SidechainBridge} from "../../src/sidechain/SidechainBridge.sol";
+import {ValidatorSet} from "../../src/sidechain/ValidatorSet.sol";
 import {Checkpoint, Withdrawal, ValidatorSetRotation} from "../../src/sidechain/SidechainMessages.sol";
 import {SidechainFixture} from "./SidechainFixture.sol";
 
@@ -173,11 +174,40 @@ contract SidechainFixturesTest is SidechainFixture {
         out = string.concat(out, last ? "\n" : ",\n");
     }
 
-    function withdrawalsJson() internal view returns (string memory out, bytes32 root) {
-        Withdrawal[] memory ws = new Withdrawal[](3);
+    function fixtureWithdrawals() internal view returns (Withdrawal[] memory ws) {
+        ws = new Withdrawal[](3);
         ws[0] = withdrawal(1, 0, addrs[0], address(0), 1 ether);
         ws[1] = withdrawal(1, 1, addrs[1], FIXTURE_TOKEN, 2 ** 128 - 1);
         ws[2] = withdrawal(1, 2, addrs[2], address(0), 1);
+    }
+
+    function fixtureCheckpoint(bytes32 root) internal pure returns (Checkpoint memory) {
+        return Checkpoint({
+            sidechainId: SIDECHAIN_ID,
+            number: 1,
+            startBlock: 1,
+            endBlock: INTERVAL,
+            endBlockHash: keccak256("fixture end block"),
+            stateRoot: keccak256("fixture state root"),
+            withdrawalsRoot: root,
+            epoch: 1
+        });
+    }
+
+    function fixtureRotation() internal view returns (ValidatorSetRotation memory) {
+        address[] memory vs = new address[](3);
+        uint64[] memory ws = new uint64[](3);
+        for (uint256 i = 0; i < 3; ++i) {
+            vs[i] = addrs[i + 1];
+            ws[i] = uint64(i + 1);
+        }
+        return ValidatorSetRotation({
+            sidechainId: SIDECHAIN_ID, epoch: 2, validators: vs, weights: ws, thresholdNumerator: THRESHOLD
+        });
+    }
+
+    function withdrawalsJson() internal view returns (string memory out, bytes32 root) {
+        Withdrawal[] memory ws = fixtureWithdrawals();
         bytes32[][] memory proofs;
         (root, proofs) = treeOf(ws);
         out = string.concat("  \"emptyWithdrawalsRoot\": ", h(emptyRoot()), ",\n  \"withdrawals\": [\n");
@@ -199,16 +229,7 @@ contract SidechainFixturesTest is SidechainFixture {
     }
 
     function checkpointJson(bytes32 sep, bytes32 root) internal view returns (string memory out) {
-        Checkpoint memory cp = Checkpoint({
-            sidechainId: SIDECHAIN_ID,
-            number: 1,
-            startBlock: 1,
-            endBlock: INTERVAL,
-            endBlockHash: keccak256("fixture end block"),
-            stateRoot: keccak256("fixture state root"),
-            withdrawalsRoot: root,
-            epoch: 1
-        });
+        Checkpoint memory cp = fixtureCheckpoint(root);
         bytes32 structHash = checkpointStructHash(cp);
         bytes32 digest = eip712(sep, structHash);
         out = string.concat(
@@ -243,15 +264,8 @@ contract SidechainFixturesTest is SidechainFixture {
     }
 
     function rotationJson(bytes32 sep) internal view returns (string memory out) {
-        address[] memory vs = new address[](3);
-        uint64[] memory ws = new uint64[](3);
-        for (uint256 i = 0; i < 3; ++i) {
-            vs[i] = addrs[i + 1];
-            ws[i] = uint64(i + 1);
-        }
-        ValidatorSetRotation memory rot = ValidatorSetRotation({
-            sidechainId: SIDECHAIN_ID, epoch: 2, validators: vs, weights: ws, thresholdNumerator: THRESHOLD
-        });
+        ValidatorSetRotation memory rot = fixtureRotation();
+        address[] memory vs = rot.validators;
         bytes32 structHash = rotationStructHash(rot);
         bytes32 digest = eip712(sep, structHash);
         out = string.concat(
@@ -292,6 +306,46 @@ contract SidechainFixturesTest is SidechainFixture {
             rotationJson(sep),
             "}\n"
         );
+    }
+
+    /// @dev The fixtures' signatures and proofs are accepted by a real bridge deployed at the
+    ///      fixtures' domain (chain 31337, the first contract created by the usual dev account), and
+    ///      the high-s variant is refused.
+    function test_FixturesAcceptedAtTheirDomain() public {
+        svm.chainId(FIXTURE_CHAIN_ID);
+        address deployer = 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266;
+        SidechainBridge.Config memory c = config(4);
+        vm.prank(deployer);
+        SidechainBridge real = new SidechainBridge(c);
+        vm.assertEq(address(real), FIXTURE_CONTRACT);
+        vm.assertEq(real.domainSeparator(), separator(FIXTURE_CHAIN_ID, FIXTURE_CONTRACT));
+
+        Withdrawal[] memory ws = fixtureWithdrawals();
+        (bytes32 root, bytes32[][] memory proofs) = treeOf(ws);
+        Checkpoint memory cp = fixtureCheckpoint(root);
+        bytes32 digest = eip712(separator(FIXTURE_CHAIN_ID, FIXTURE_CONTRACT), checkpointStructHash(cp));
+        vm.assertEq(real.checkpointDigest(cp), digest);
+        bytes memory first = sig(keys[0], digest);
+        bytes memory rest = bytes.concat(sig(keys[1], digest), sig(keys[2], digest));
+        vm.expectRevert(abi.encodeWithSelector(ValidatorSet.MalformedSignature.selector, 0));
+        real.submitCheckpoint(cp, bytes.concat(highS(first), rest));
+        real.submitCheckpoint(cp, bytes.concat(first, rest));
+
+        vm.deal(address(real), 2 ether);
+        vm.prank(GOVERNOR);
+        real.setWithdrawalLimits(address(0), 1 ether, 1 ether);
+        (, bool paid) = real.withdraw(ws[0], proofs[0]);
+        vm.assertTrue(paid);
+        vm.assertEq(addrs[0].balance, 1 ether);
+
+        ValidatorSetRotation memory rot = fixtureRotation();
+        bytes32 rotDigest_ = eip712(separator(FIXTURE_CHAIN_ID, FIXTURE_CONTRACT), rotationStructHash(rot));
+        vm.assertEq(real.rotationDigest(rot), rotDigest_);
+        real.rotateValidatorSet(
+            rot, bytes.concat(sig(keys[0], rotDigest_), sig(keys[1], rotDigest_), sig(keys[2], rotDigest_))
+        );
+        vm.assertEq(real.epoch(), 2);
+        vm.assertEq(uint256(real.totalWeight()), 6);
     }
 
     function test_Eip712FixturesV1() public {

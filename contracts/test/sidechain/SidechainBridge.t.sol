@@ -250,6 +250,40 @@ contract SidechainBridgeTest is SidechainFixture {
         vm.assertEq(address(0xBAD).balance, 0);
     }
 
+    /// @dev Any subset of nine validators with any weights: accepted exactly when its weight is
+    ///      more than 2/3 of the total (and at least the threshold), refused otherwise.
+    function testFuzz_ThresholdRuleExact(uint256 mask, uint64[9] memory rawWeights) public {
+        mask = bound(mask, 1, (1 << 9) - 1);
+        SidechainBridge.Config memory c = config(9);
+        uint256 total = 0;
+        uint256 signed = 0;
+        uint256 count = 0;
+        for (uint256 i = 0; i < 9; ++i) {
+            c.weights[i] = uint64(bound(rawWeights[i], 1, 1_000));
+            total += c.weights[i];
+            if (mask & (1 << i) != 0) {
+                signed += c.weights[i];
+                ++count;
+            }
+        }
+        SidechainBridge nine = new SidechainBridge(c);
+        uint256[] memory ks = new uint256[](count);
+        uint256 j = 0;
+        for (uint256 i = 0; i < 9; ++i) {
+            if (mask & (1 << i) != 0) ks[j++] = keys[i];
+        }
+        Checkpoint memory cp = checkpointOf(nine, 1, emptyRoot());
+        bytes memory sigs = signAll(ks, cpDigest(nine, cp));
+        bool enough = 3 * signed > 2 * total && signed * 10_000 >= total * THRESHOLD;
+        if (!enough) {
+            vm.expectRevert(
+                abi.encodeWithSelector(ValidatorSet.InsufficientWeight.selector, signed, total, THRESHOLD)
+            );
+        }
+        nine.submitCheckpoint(cp, sigs);
+        vm.assertEq(nine.lastCheckpoint(), enough ? 1 : 0);
+    }
+
     // ------------------------------------------------------------------ configuration
 
     function test_ZeroWeightOrZeroThresholdConfigurationRefused() public {

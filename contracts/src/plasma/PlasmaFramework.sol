@@ -91,8 +91,8 @@ contract PlasmaFramework is TokenRegistry {
     /// @param amount The amount.
     /// @param credited True when the transfer failed and the amount was credited to `pendingWithdrawals`.
     event Paid(address indexed to, address indexed token, uint256 amount, bool credited);
-    /// @notice The vault did not hold enough of `token` for an exit (only exits of invalid
-    ///         outputs, after every honest exit, can meet this).
+    /// @notice The vault did not hold enough of `token` for an exit, or `token` is no token
+    ///         (only exits of invalid outputs, after every honest exit, can meet this).
     /// @param to The exit's recipient.
     /// @param token The token.
     /// @param amount The amount that was not paid.
@@ -322,8 +322,9 @@ contract PlasmaFramework is TokenRegistry {
     function payOut(address to, address token, uint256 amount) external {
         _onlyGame();
         if (!_processing) revert NotExitGame(msg.sender);
-        uint256 held = token == address(0) ? address(this).balance : _balanceOf(token);
-        if (held < totalPending[token] + amount) {
+        (bool known, uint256 held) = token == address(0) ? (true, address(this).balance) : _tryBalanceOf(token);
+        // an unknown "token" (an output the operator made up) never blocks its queue
+        if (!known || held < totalPending[token] + amount) {
             emit PaymentUnfunded(to, token, amount);
             return;
         }
@@ -380,6 +381,12 @@ contract PlasmaFramework is TokenRegistry {
         (bool ok, bytes memory ret) = token.staticcall(abi.encodeWithSelector(0x70a08231, address(this)));
         if (!ok || ret.length != 32) revert TokenCallFailed(token);
         return abi.decode(ret, (uint256));
+    }
+
+    function _tryBalanceOf(address token) private view returns (bool, uint256) {
+        (bool ok, bytes memory ret) = token.staticcall(abi.encodeWithSelector(0x70a08231, address(this)));
+        if (!ok || ret.length != 32) return (false, 0);
+        return (true, abi.decode(ret, (uint256)));
     }
 
     function _returnedTrue(bytes memory ret) private pure returns (bool) {

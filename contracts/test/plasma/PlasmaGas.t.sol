@@ -218,4 +218,36 @@ contract PlasmaGasTest is PlasmaFixture {
         );
         vm.assertLe(g, ife.PIGGYBACK_CHALLENGE_GAS(), "the piggyback bond covers the output-spent challenge");
     }
+
+    function test_CanonicityChallengeWithInclusionWithinItsBond() public {
+        (uint256 aPos, bytes memory aDep) = _depositETH(alice, 10 ether);
+        bytes memory t = _pay(aPos, bob, 4 ether, alice, 6 ether);
+        bytes memory competitor = _pay(aPos, carol, 10 ether, carol, 0);
+        bytes[] memory txs = new bytes[](1000);
+        for (uint256 i = 0; i < 1000; i++) {
+            txs[i] = i == 999 ? competitor : _pay(_pos(9, 0, 0), carol, i + 1, carol, 0);
+        }
+        uint256 blk = _submit(txs);
+        bytes memory tSig = _sign(ALICE_KEY, t);
+        uint256 ib = ife.bond();
+        vm.prank(bob);
+        uint160 ifeId = ife.startInFlightExit{value: ib}(t, _one(aDep), _one(_proof1(aDep)), _one(tSig));
+        PaymentInFlightExitGame.CanonicityChallenge memory cc = PaymentInFlightExitGame.CanonicityChallenge({
+            exitId: ifeId,
+            inputIndex: 0,
+            competingTx: competitor,
+            competingInputIndex: 0,
+            competingSignature: _sign(ALICE_KEY, competitor),
+            competingTxPos: _pos(blk, 999, 0),
+            competingProof: _proofOf(txs, 999)
+        });
+        uint256 g = _measure(
+            "challengeInFlightExitNotCanonical (included competitor)",
+            CHALLENGER,
+            address(ife),
+            0,
+            abi.encodeCall(ife.challengeInFlightExitNotCanonical, (cc))
+        );
+        vm.assertLe(g, ife.IFE_CANONICITY_CHALLENGE_GAS(), "the IFE bond covers the canonicity challenge");
+    }
 }

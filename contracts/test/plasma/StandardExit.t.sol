@@ -244,6 +244,48 @@ contract StandardExitTest is PlasmaFixture {
         vm.assertEq(seg.pendingBonds(address(ro)), b);
     }
 
+    /// @notice Polygon's 2021 bug, attempted: one output reached through a second path (the
+    ///         operator includes the same transaction twice). The exit id comes from the
+    ///         transaction bytes, not from the position or the proof, so it is one exit, paid once.
+    function test_SameOutputThroughAnotherPositionIsOneExit() public {
+        bytes memory spend = _pay(depositPos, carol, 10 ether, carol, 0);
+        bytes[] memory txs = new bytes[](2);
+        txs[0] = spend;
+        txs[1] = spend;
+        uint256 blk = _submit(txs);
+        uint160 first = _startExit(CAROL_KEY, _pos(blk, 0, 0), spend, _proofOf(txs, 0));
+        uint256 b = seg.bond();
+        vm.prank(carol);
+        vm.expectRevert(abi.encodeWithSelector(PaymentStandardExitGame.ExitExists.selector, first));
+        seg.startStandardExit{value: b}(_pos(blk, 1, 0), spend, _proofOf(txs, 1));
+        vm.warp(block.timestamp + 2 * PERIOD);
+        framework.processExits(address(0), 10);
+        vm.prank(carol);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                PaymentStandardExitGame.OutputFinalized.selector, keccak256(abi.encode(keccak256(spend), uint256(0)))
+            )
+        );
+        seg.startStandardExit{value: b}(_pos(blk, 1, 0), spend, _proofOf(txs, 1));
+        vm.assertEq(address(framework).balance, 0);
+    }
+
+    /// @notice An exit of an output in a made-up token (no contract behind it) neither pays nor
+    ///         blocks its queue.
+    function test_ExitOfAMadeUpTokenDoesNotBlockTheQueue() public {
+        uint256[] memory ins = new uint256[](1);
+        ins[0] = _pos(777, 0, 0);
+        PlasmaTx.Output[] memory outs = new PlasmaTx.Output[](1);
+        outs[0] = _out(mallory, address(0xDEAD), 1 ether);
+        bytes memory fake = _tx(ins, outs, 0);
+        uint256 blk = _submit1(fake);
+        _startExit(MALLORY_KEY, _pos(blk, 0, 0), fake, _proof1(fake));
+        vm.warp(block.timestamp + 2 * PERIOD);
+        vm.expectEmit(address(framework));
+        emit PlasmaFramework.PaymentUnfunded(mallory, address(0xDEAD), 1 ether);
+        vm.assertEq(framework.processExits(address(0xDEAD), 10), 1);
+    }
+
     function test_ERC20Exit() public {
         token.mint(address(this), 50);
         token.approve(address(framework), 50);

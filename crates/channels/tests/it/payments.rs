@@ -285,3 +285,66 @@ fn restart_mid_payment_recovers_from_redb() {
         assert!(snapshot.outbox.is_empty());
     }
 }
+
+#[test]
+fn a_partners_close_is_answered_with_its_newest_proof_and_settled_channels_unlock() {
+    use ply_channels::eip712::NonClosingUpdate;
+    let mut net = abc(memory(), 1000);
+    let b_addr = net.addr(B);
+    for i in 0..3 {
+        let actions = net.nodes[A].manager.pay_direct(b_addr, U256::from(10), i).unwrap();
+        net.apply(A, actions);
+    }
+    net.run();
+    // And one payment to C whose lock stays pending (C never asks for the secret).
+    net.filter = Some(Box::new(|_, _, m| !is_kind(m, "secret_request")));
+    net.pay(A, C, 100, 8).unwrap();
+    net.run();
+    // A closes (with whatever proof of B's it likes); B answers with A's newest proof.
+    let ab = net.nodes[B].manager.channel_with(net.addr(A)).unwrap().id();
+    let a_addr = net.addr(A);
+    let actions = net.nodes[B].manager.on_channel_closed(ab, a_addr, 700).unwrap();
+    let update = actions.l1_calls().next().cloned().expect("an update");
+    let L1Call::UpdateNonClosing { channel_id, closer_proof, non_closing_signature } = update
+    else {
+        panic!("{update:?}")
+    };
+    assert_eq!(channel_id, ab);
+    assert_eq!(closer_proof.proof.nonce, 4);
+    assert_eq!(closer_proof.proof.locked_amount, U256::from(102));
+    assert_eq!(closer_proof.proof.transferred_amount, U256::from(30));
+    assert_eq!(closer_proof.signer().unwrap(), a_addr);
+    let authorisation = NonClosingUpdate {
+        channelId: ab,
+        generation: 1,
+        balanceProofHash: closer_proof.proof.struct_hash(),
+    };
+    crate::common::domain()
+        .verify(&authorisation, &non_closing_signature, net.addr(B))
+        .expect("B's authorisation, usable by a watchtower");
+    net.apply(B, actions);
+    // A closed channel takes no more payments, and is settled once its window ends.
+    assert!(net.nodes[B].manager.pay_direct(a_addr, U256::from(1), 9).is_err());
+    let actions = net.nodes[B].manager.on_block(699).unwrap();
+    assert_eq!(actions.l1_calls().count(), 0, "too early to settle");
+    let actions = net.nodes[B].manager.on_block(700).unwrap();
+    assert!(
+        actions.l1_calls().any(|c| matches!(c, L1Call::Settle { channel_id } if *channel_id == ab))
+    );
+    // After settle, A's pending lock is unlocked on L1 with exactly the committed locks.
+    let actions = net.nodes[B].manager.on_channel_settled(ab);
+    let locks = net.nodes[B].manager.channel(&ab).unwrap().partner.locks.clone();
+    assert_eq!(locks.len(), 1);
+    let unlock = actions.l1_calls().next().cloned().expect("an unlock");
+    assert_eq!(
+        unlock,
+        L1Call::Unlock {
+            channel_id: ab,
+            generation: 1,
+            sender: a_addr,
+            receiver: b_addr,
+            locks: locks.encode()
+        }
+    );
+    assert_eq!(ply_core::keccak256(locks.encode()), closer_proof.proof.locks_root);
+}

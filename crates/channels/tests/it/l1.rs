@@ -370,3 +370,20 @@ async fn l1_adapter_token_channel_and_refusals() {
     assert_eq!(alice.l1.channel(id).await.unwrap().state, OnChainState::Settled);
     assert_eq!(alice.l1.pending_withdrawal(alice.l1.address(), token).await.unwrap(), U256::ZERO);
 }
+
+/// The checked-in EIP-712 fixture file is byte for byte the JSON that
+/// `contracts/test/channels/Fixtures.t.sol` generates and pins (`FIXTURE_HASH`), so the Rust and
+/// Solidity sides test against the same file.
+#[test]
+fn eip712_fixture_file_is_the_one_forge_pins() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let json = std::fs::read(root.join("crates/channels/tests/fixtures/eip712_v1.json")).unwrap();
+    let source =
+        std::fs::read_to_string(root.join("contracts/test/channels/Fixtures.t.sol")).unwrap();
+    let pinned = source
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("bytes32 internal constant FIXTURE_HASH ="))
+        .map(|v| v.trim().trim_end_matches(';').parse::<B256>().unwrap())
+        .expect("Fixtures.t.sol pins FIXTURE_HASH");
+    assert_eq!(alloy::primitives::keccak256(&json), pinned);
+}

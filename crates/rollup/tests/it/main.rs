@@ -7,4 +7,5 @@ mod forced_inclusion;
 mod fraud;
 mod harness;
 mod one_step;
+mod records;
 mod sequencer;

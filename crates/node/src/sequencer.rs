@@ -71,6 +71,17 @@ pub trait StateMachine: Send + 'static {
     /// Queues operations read from L1, in queue order (the machine ignores those it has).
     fn queue(&mut self, ops: Vec<Self::Queued>);
 
+    /// An L1 reorg removed or changed the queued operations from queue index `from` on
+    /// ([`IntakeEvent::Reorged`](crate::IntakeEvent::Reorged)): forget those not applied yet,
+    /// so that what L1 holds now can take their place. `false` when one of them was applied
+    /// already: the machine cannot go back on what it confirmed, and the node must stop rather
+    /// than post batches that L1 would refuse. The default applies nothing it cannot forget:
+    /// a machine that queues nothing answers `true`.
+    fn unqueue(&mut self, from: u64) -> bool {
+        let _ = from;
+        true
+    }
+
     /// The block timer fired (or the node started): seal the open block, take queued
     /// operations.
     fn tick(&mut self, now: u64, out: &mut Output<Self::Entry, Self::Sealed>);
@@ -88,6 +99,7 @@ type Reply<M> = oneshot::Sender<Result<<M as StateMachine>::Accepted, <M as Stat
 enum Command<M: StateMachine> {
     Submit(M::Op, Reply<M>),
     Queue(Vec<M::Queued>),
+    Unqueue(u64, oneshot::Sender<bool>),
     Tick,
     Query(Query<M>),
     Record(M::Record),
@@ -185,6 +197,14 @@ impl<M: StateMachine> Sequencer<M> {
         self.send(Command::Queue(ops)).await
     }
 
+    /// Tells the machine that queued operations from index `from` on are no longer on L1 (see
+    /// [`StateMachine::unqueue`]); its answer.
+    pub async fn unqueue(&self, from: u64) -> Result<bool, M::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Unqueue(from, tx)).await?;
+        rx.await.map_err(|_| stopped())
+    }
+
     /// Records a batch record durably, then hands it to the machine.
     pub async fn record(&self, record: M::Record) -> Result<(), M::Error> {
         self.send(Command::Record(record)).await
@@ -258,6 +278,9 @@ impl<M: StateMachine, J: Journal> Task<M, J> {
                     replies.push((reply, answer));
                 }
                 Command::Queue(ops) => self.machine.queue(ops),
+                Command::Unqueue(from, reply) => {
+                    let _ = reply.send(self.machine.unqueue(from));
+                }
                 Command::Tick => self.machine.tick(now, &mut out),
                 Command::Query(query) => query(&self.machine),
                 Command::Record(record) => {

@@ -22,7 +22,10 @@ use alloy::{
 use ply_contracts::{Bridge, Rollup};
 use ply_l1::client::{BlockFollower, DynL1Client, TxSender};
 use ply_ledger::{Deposit, WithdrawalRecord, WithdrawalTree};
-use ply_node::{Backoff, BatchAge, Intake, IntakeEvent, QueueReader, Settlement, run_settlement};
+use ply_node::{
+    Backoff, BatchAge, Classify, ErrorKind, Intake, IntakeEvent, QueueReader, Settlement,
+    run_settlement,
+};
 pub use ply_node::{DynClock, ManualClock, SystemClock};
 use std::{sync::Arc, time::Duration};
 
@@ -553,10 +556,10 @@ impl QueueReader for DepositQueue {
 /// the rollup's confirmation depth, over the bridge's `OperationQueued` events. Restarting
 /// from an earlier block is harmless: the sequencer ignores deposits it already has.
 ///
-/// A reorg deeper than the confirmation depth that removes or changes a deposit already
-/// handed on stops the watcher with an error: the sequencer may have applied it, and a batch
-/// consuming it would be refused by L1. (Choose the confirmation depth so that it cannot
-/// happen.)
+/// A reorg deeper than the confirmation depth that removes or changes deposits already handed
+/// on makes the sequencer forget them if it has not applied them yet (what L1 holds now takes
+/// their place); if it has, the watcher stops with an error, since a batch consuming them would
+/// be refused by L1. (Choose the confirmation depth so that it cannot happen.)
 pub async fn run_deposit_watcher(
     sequencer: Sequencer,
     client: DynL1Client,
@@ -568,16 +571,35 @@ pub async fn run_deposit_watcher(
     let follower = BlockFollower::new(client, config.rollup.l1_confirmations, start_block);
     let mut intake = Intake::new(follower, DepositQueue { reader }, 0);
     loop {
-        for event in intake.next(config.poll).await? {
+        let events = match intake.next(config.poll).await {
+            Ok(events) => events,
+            // The intake keeps what it delivered across a failed read (it reads the same
+            // blocks again), which a restart would forget: only what retrying cannot mend
+            // ends the watcher.
+            Err(e) if e.kind() == ErrorKind::Temporary => {
+                tracing::warn!(error = %e, "deposit watcher: reading the L1 failed; retrying");
+                tokio::time::sleep(config.poll).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for event in events {
             match event {
                 IntakeEvent::Queued(deposits) => {
                     tracing::debug!(count = deposits.len(), "deposits confirmed on L1");
                     sequencer.queue_deposits(deposits).await?;
                 }
                 IntakeEvent::Reorged { from } => {
+                    if sequencer.unqueue_deposits(from).await? {
+                        tracing::warn!(
+                            from,
+                            "an L1 reorg removed queued operations not applied yet: forgotten"
+                        );
+                        continue;
+                    }
                     return Err(Error::Invalid(format!(
                         "an L1 reorg deeper than {} confirmations removed or changed queued \
-                         operation {from}, which the sequencer may already have applied",
+                         operation {from}, which the sequencer has already applied",
                         config.rollup.l1_confirmations
                     )));
                 }

@@ -14,6 +14,8 @@ struct Adder {
     open: Vec<u64>,
     sealed: Vec<u64>,
     queued: Vec<u64>,
+    /// Queued numbers taken into blocks so far (the queue index of the first in `queued`).
+    taken: u64,
     records: Vec<(u64, String)>,
 }
 
@@ -64,6 +66,14 @@ impl StateMachine for Adder {
         self.queued.extend(ops);
     }
 
+    fn unqueue(&mut self, from: u64) -> bool {
+        if from < self.taken {
+            return false;
+        }
+        self.queued.truncate((from - self.taken) as usize);
+        true
+    }
+
     fn tick(&mut self, _now: u64, out: &mut Output<Entry, u64>) {
         if !self.open.is_empty() {
             let sum = self.open.drain(..).sum();
@@ -72,6 +82,7 @@ impl StateMachine for Adder {
             out.sealed.push(sum);
         }
         for n in self.queued.drain(..) {
+            self.taken += 1;
             self.open.push(n);
             out.entries.push(Entry::Add(n));
         }
@@ -113,7 +124,9 @@ async fn blocks_seal_when_the_manual_clock_says_and_a_restart_replays_everything
     let b = seq.enqueue(4).await.unwrap();
     assert_eq!((a.await.unwrap(), b.await.unwrap()), (0, 1));
     assert_eq!(seq.submit(0).await.unwrap_err().0, "zero adds nothing");
-    seq.queue(vec![100]).await.unwrap();
+    // Two queued numbers, the second reorged away on L1 before it was taken.
+    seq.queue(vec![100, 200]).await.unwrap();
+    assert!(seq.unqueue(1).await.unwrap());
     // No time passed: nothing sealed, however long we wait.
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(blocks.try_recv().is_err());
@@ -126,7 +139,10 @@ async fn blocks_seal_when_the_manual_clock_says_and_a_restart_replays_everything
     seq.record((0, "posted".into())).await.unwrap();
     seq.record((0, "final".into())).await.unwrap();
     let open = seq.query(|m| m.open.clone()).await.unwrap();
-    assert_eq!(open, [100], "the queued number joined the next block");
+    assert_eq!(open, [100], "the queued number joined the next block, the unqueued did not");
+    // Taken into a block (and confirmed): it cannot be forgotten.
+    assert!(!seq.unqueue(0).await.unwrap());
+    assert!(seq.unqueue(1).await.unwrap(), "nothing after it was taken");
     seq.shutdown().await;
 
     // The restart replays the journal and seals the block the "crash" left open.

@@ -172,6 +172,10 @@ impl StateMachine for RollupMachine {
         self.state.queue_deposits(deposits);
     }
 
+    fn unqueue(&mut self, from: u64) -> bool {
+        self.state.unqueue_deposits(from)
+    }
+
     fn tick(&mut self, now: u64, out: &mut Output<LogEntry, Arc<L2Block>>) {
         self.seal(now, out);
         out.entries.extend(self.state.apply_queued_deposits());
@@ -270,6 +274,12 @@ impl Sequencer {
     /// Hands deposits read from L1 (in queue order) to the sequencer.
     pub async fn queue_deposits(&self, deposits: Vec<Deposit>) -> Result<()> {
         self.inner.queue(deposits).await
+    }
+
+    /// Forgets deposits from queue index `from` on that are queued but not applied (an L1
+    /// reorg removed or changed them); `false` if the one at `from` was applied already.
+    pub async fn unqueue_deposits(&self, from: u64) -> Result<bool> {
+        self.inner.unqueue(from).await
     }
 
     /// Records a batch posted (or updated: proposed, finalized) by the batcher.

@@ -213,11 +213,21 @@ impl SequencerState {
         Ok(packed)
     }
 
-    /// Queues deposits from L1 (in queue order; already known ones are ignored).
+    /// Queues deposits from L1 (in queue order; already known ones are ignored). A deposit
+    /// that differs from the one queued (not applied yet) at its index replaces it and those
+    /// after it: L1 reorganised, and what it holds now counts.
     pub fn queue_deposits(&mut self, deposits: impl IntoIterator<Item = Deposit>) {
         let expected = self.next_deposit + self.queued_deposits.len() as u64;
         let mut next = expected;
         for deposit in deposits {
+            if let Some(position) = deposit.queue_index.checked_sub(self.next_deposit)
+                && deposit.queue_index < next
+                && self.queued_deposits[position as usize] != deposit
+            {
+                tracing::warn!(index = deposit.queue_index, "queued deposit replaced on L1");
+                self.queued_deposits.truncate(position as usize);
+                next = deposit.queue_index;
+            }
             if deposit.queue_index == next {
                 self.queued_deposits.push(deposit);
                 next += 1;
@@ -230,6 +240,21 @@ impl SequencerState {
                 break;
             }
         }
+    }
+
+    /// Forgets the queued deposits from queue index `from` on (an L1 reorg removed or changed
+    /// them). `false`, and nothing forgotten, if the deposit at `from` was applied already.
+    pub fn unqueue_deposits(&mut self, from: u64) -> bool {
+        if from < self.next_deposit {
+            return false;
+        }
+        self.queued_deposits.truncate((from - self.next_deposit) as usize);
+        true
+    }
+
+    /// The deposits received but not yet applied, in queue order.
+    pub fn queued(&self) -> &[Deposit] {
+        &self.queued_deposits
     }
 
     /// Deposits received but not yet applied.
@@ -341,5 +366,61 @@ impl SequencerState {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::U256;
+
+    #[test]
+    fn deposits_reorged_away_are_forgotten_until_applied() {
+        let mut state =
+            SequencerState::new(LedgerConfig::new(Address::repeat_byte(0xfe)), 10, 0).unwrap();
+        let deposit = |queue_index| Deposit {
+            queue_index,
+            to: Address::repeat_byte(0xaa),
+            amount: U256::from(5u64),
+            ..Default::default()
+        };
+        state.queue_deposits((0..3).map(deposit));
+        assert!(state.unqueue_deposits(1));
+        assert_eq!(state.queued_deposits(), 1);
+        // What L1 holds now at index 1 takes the place of the forgotten one.
+        state.queue_deposits([deposit(1)]);
+        assert_eq!(state.apply_queued_deposits().len(), 2);
+        assert!(!state.unqueue_deposits(0), "applied: cannot be forgotten");
+        assert!(!state.unqueue_deposits(1), "applied: cannot be forgotten");
+        assert!(state.unqueue_deposits(2), "nothing queued from 2 on");
+        assert_eq!(state.queued_deposits(), 0);
+    }
+
+    #[test]
+    fn a_queued_deposit_that_l1_replaced_is_replaced() {
+        let mut state =
+            SequencerState::new(LedgerConfig::new(Address::repeat_byte(0xfe)), 10, 0).unwrap();
+        let deposit = |queue_index, amount: u64| Deposit {
+            queue_index,
+            to: Address::repeat_byte(0xaa),
+            amount: U256::from(amount),
+            ..Default::default()
+        };
+        state.queue_deposits([deposit(0, 5), deposit(1, 5), deposit(2, 5)]);
+        // Read again unchanged: ignored.
+        state.queue_deposits([deposit(0, 5), deposit(1, 5)]);
+        assert_eq!(state.queued_deposits(), 3);
+        // Read again from a reorganised L1: index 1 is another deposit, and 2 is gone.
+        state.queue_deposits([deposit(0, 5), deposit(1, 9)]);
+        assert_eq!(state.queued_deposits(), 2);
+        let entries = state.apply_queued_deposits();
+        let amounts: Vec<_> = entries
+            .iter()
+            .map(|e| match e {
+                LogEntry::Deposit { deposit, .. } => deposit.amount,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(amounts, [U256::from(5u64), U256::from(9u64)]);
     }
 }

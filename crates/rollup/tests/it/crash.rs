@@ -10,6 +10,8 @@
 //!   node, is recognised on restart instead of being posted (or proposed) again. These run on a
 //!   manual clock, so that the test decides when each block seals and each batch closes, and
 //!   assert the exact number of batches.
+//! - A deposit reorged away on L1 before the sequencer applied it is forgotten, and the
+//!   batcher goes on.
 
 use crate::harness::{
     CallError, DeployOptions, Deployment, Deriver, Model, SequencerRpc, TestL1, batcher_key,
@@ -528,6 +530,67 @@ async fn output_proposed_just_before_a_crash_is_not_proposed_again() {
     assert_eq!(batches.len(), 2);
     assert_eq!(l1_count(&l1, rollup, Rollup::batchCountCall {}).await, U256::from(2));
     assert_eq!(l1_count(&l1, rollup, Rollup::outputCountCall {}).await, U256::from(2));
+    drop(deriver);
+    node.stop().await;
+}
+
+/// A deposit queued on L1, read by the node, then reorged away (`evm_snapshot`/`evm_revert`)
+/// and replaced by another before the sequencer applied it: the sequencer forgets it, applies
+/// the replacement, and the batcher goes on posting batches that L1 accepts and the
+/// derivation node agrees with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_reorged_away_before_it_is_applied_is_forgotten() {
+    let l1 = TestL1::embedded();
+    let deployment =
+        deploy_rollup(&l1, DeployOptions { l1_confirmations: 0, ..exact_options() }).await;
+    let rollup = deployment.contracts.rollup;
+    let bridge = deployment.contracts.bridge;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at_system_time();
+    let node = deployment.start_node_with_clock(&l1, dir.path(), clock.shared()).await;
+    let sequencer = node.sequencer.clone();
+    let (alice, bob) = (dev_signer(1).unwrap().address(), dev_signer(2).unwrap().address());
+
+    let snapshot = l1.client.snapshot().await.unwrap();
+    let call = Bridge::depositETHCall { to: alice };
+    send_value(&l1.sender(1), bridge, call, ether(1)).await;
+    wait_for("Alice's deposit queued (not applied: the clock stands still)", || async {
+        let queued = sequencer.query(|state, _| state.queued_deposits()).await.unwrap();
+        (queued == 1).then_some(())
+    })
+    .await;
+
+    // L1 forgets Alice's deposit; Bob's takes its place in the queue.
+    assert!(l1.client.revert(snapshot).await.unwrap());
+    l1.advance(10).await;
+    let call = Bridge::depositETHCall { to: bob };
+    send_value(&l1.sender(2), bridge, call, ether(2)).await;
+    l1.advance(1).await;
+    // The node sees the reorg before its next block (the clock stands still until then).
+    wait_for("Bob's deposit queued in place of Alice's", || async {
+        let queued = sequencer.query(|state, _| state.queued().to_vec()).await.unwrap();
+        (queued.len() == 1 && queued[0].to == bob).then_some(())
+    })
+    .await;
+
+    let block_time = deployment.config.block_time;
+    advance_until(&clock, block_time, "Bob's deposit on L2", || async {
+        sequencer.account(bob).await.unwrap()
+    })
+    .await;
+    assert!(sequencer.account(alice).await.unwrap().is_none(), "Alice's deposit is not on L1");
+    let bob_balance = sequencer.account(bob).await.unwrap().unwrap().balances[&ETH];
+    assert_eq!(bob_balance, ether(2));
+
+    // The batcher is not stuck: one batch consuming Bob's deposit, accepted and agreed with by
+    // a derivation node that follows L1 from the deployment.
+    let deriver = deployment.start_derivation(l1.client.clone());
+    clock.advance(NEVER);
+    let batches = wait_settled(&sequencer, &deriver).await;
+    assert_eq!(batches.len(), 1);
+    assert_eq!(batches[0].new_deposit_count, 1);
+    assert_eq!(l1_count(&l1, rollup, Rollup::batchCountCall {}).await, U256::from(1));
+    assert_eq!(l1_count(&l1, rollup, Rollup::outputCountCall {}).await, U256::from(1));
     drop(deriver);
     node.stop().await;
 }

@@ -108,6 +108,39 @@ pub enum Error {
         /// Why.
         reason: &'static str,
     },
+    /// Transaction `index` of a block under replay is invalid.
+    #[error("transaction {index} of block {blknum} is invalid: {source}")]
+    InvalidBlockTransaction {
+        /// The block.
+        blknum: u64,
+        /// The transaction's index in it.
+        index: usize,
+        /// Why it is invalid.
+        source: Box<Error>,
+    },
+    /// A block's fee transactions are not exactly the fees of its payments, or a payment comes
+    /// after a fee transaction.
+    #[error("block {blknum}: the fee transactions are not the block's fees ({reason})")]
+    FeeMismatch {
+        /// The block.
+        blknum: u64,
+        /// What differs.
+        reason: &'static str,
+    },
+    /// A block under replay is not the next one.
+    #[error("block {got} is not the next block {expected}")]
+    UnexpectedBlock {
+        /// The next block's number.
+        expected: u64,
+        /// The number given.
+        got: u64,
+    },
+    /// A block is replayed while payments wait in the open block.
+    #[error("the open block holds {pending} payments: seal it before replaying another block")]
+    OpenBlockNotEmpty {
+        /// The payments waiting.
+        pending: usize,
+    },
     /// An index beyond a block's transactions.
     #[error("no transaction {index} in a block of {len}")]
     NoSuchTransaction {
@@ -133,7 +166,10 @@ impl Error {
     /// What a loop should do with this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::SigningFailed { .. } | Self::NoSuchTransaction { .. } => ErrorKind::Internal,
+            Self::SigningFailed { .. }
+            | Self::NoSuchTransaction { .. }
+            | Self::UnexpectedBlock { .. }
+            | Self::OpenBlockNotEmpty { .. } => ErrorKind::Internal,
             _ => ErrorKind::Invalid,
         }
     }

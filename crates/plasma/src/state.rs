@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::merkle::{BlockTree, InclusionProof};
 use crate::tx::{
-    CHILD_BLOCK_INTERVAL, MAX_OUTPUTS, MAX_TXS_PER_BLOCK, Output, PaymentTx, UtxoPos, VerifiedTx,
+    CHILD_BLOCK_INTERVAL, MAX_OUTPUTS, MAX_TXS_PER_BLOCK, Output, PaymentTx, SignedTx,
+    SigningDomain, UtxoPos, VerifiedTx,
 };
 use crate::{Error, Result};
 
@@ -253,5 +254,53 @@ impl ChainState {
         let tree = BlockTree::new(transactions.iter().map(PaymentTx::hash).collect())?;
         self.next_child_block += CHILD_BLOCK_INTERVAL;
         Ok(SealedBlock { number, transactions, tree })
+    }
+
+    /// Replays an operator block as a watcher receives it: its payments (signed) in order, then
+    /// its fee transactions (no inputs, no signatures). Checks every payment as
+    /// [`ChainState::apply`] does and that the fee transactions are exactly the block's fees,
+    /// then seals it; compare [`SealedBlock::root`] with the root on L1. On any error the state
+    /// is left as it was (the block is replayed on a copy of the state: a cost proportional to
+    /// the state's size, paid once a block).
+    pub fn replay_block(
+        &mut self,
+        blknum: u64,
+        transactions: &[SignedTx],
+        domain: &SigningDomain,
+    ) -> Result<SealedBlock> {
+        if blknum != self.next_child_block {
+            return Err(Error::UnexpectedBlock { expected: self.next_child_block, got: blknum });
+        }
+        if !self.open.is_empty() {
+            return Err(Error::OpenBlockNotEmpty { pending: self.open.len() });
+        }
+        let mut scratch = self.clone();
+        let payments = transactions.iter().take_while(|t| !t.tx.inputs().is_empty()).count();
+        for (index, signed) in transactions[..payments].iter().enumerate() {
+            let invalid =
+                |source| Error::InvalidBlockTransaction { blknum, index, source: Box::new(source) };
+            let verified = signed.verify(domain).map_err(invalid)?;
+            scratch.apply(&verified).map_err(invalid)?;
+        }
+        let given = &transactions[payments..];
+        let sealed = scratch.seal_block()?;
+        let expected = &sealed.transactions[payments..];
+        if given.iter().any(|t| !t.tx.inputs().is_empty()) {
+            return Err(Error::FeeMismatch { blknum, reason: "a payment after a fee transaction" });
+        }
+        if given.iter().any(|t| !t.signatures.is_empty()) {
+            return Err(Error::FeeMismatch {
+                blknum,
+                reason: "a fee transaction carries signatures",
+            });
+        }
+        if given.len() != expected.len() || given.iter().zip(expected).any(|(g, e)| g.tx != *e) {
+            return Err(Error::FeeMismatch {
+                blknum,
+                reason: "amounts, tokens or recipient differ",
+            });
+        }
+        *self = scratch;
+        Ok(sealed)
     }
 }

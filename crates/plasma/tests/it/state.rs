@@ -249,3 +249,125 @@ fn fees_of_many_tokens_fill_several_fee_transactions() {
     assert_eq!(block.transactions[6].outputs().len(), 1);
     assert_eq!(chain.utxos_of(operator).len(), 5);
 }
+
+/// A watcher replays the operator's blocks; a block with any invalid transaction or wrong fees
+/// is refused and leaves the watcher's state as it was.
+#[test]
+fn a_watcher_replays_blocks_and_refuses_invalid_ones() {
+    let (mut operator, a, b) = world();
+    let (mut watcher, _, _) = world();
+    let (alice, bob) = (operator.alice.clone(), operator.bob.clone());
+    let domain = operator.domain;
+    let pay = SignedTx::sign(tx(vec![a], vec![out(bob.address(), 9)]), &[&alice], &domain).unwrap();
+    operator.chain.apply(&pay.verify(&domain).unwrap()).unwrap();
+    let block = operator.chain.seal_block().unwrap();
+    let as_sent: Vec<SignedTx> = std::iter::once(pay.clone())
+        .chain(
+            block.transactions[1..].iter().map(|t| SignedTx { tx: t.clone(), signatures: vec![] }),
+        )
+        .collect();
+
+    // a fee transaction paying the operator more than the fees
+    let mut greedy = as_sent.clone();
+    let fee = Output { owner: operator.operator, token: Address::ZERO, amount: eth(2) };
+    greedy[1].tx = PaymentTx::new(vec![], vec![fee], B256::from(U256::from(1000))).unwrap();
+    assert!(matches!(
+        watcher.chain.replay_block(1000, &greedy, &domain),
+        Err(Error::FeeMismatch { .. })
+    ));
+    // a theft in the block
+    let theft =
+        SignedTx::sign(tx(vec![b], vec![out(alice.address(), 5)]), &[&alice], &domain).unwrap();
+    let bad = vec![theft, as_sent[0].clone(), as_sent[1].clone()];
+    let err = watcher.chain.replay_block(1000, &bad, &domain).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidBlockTransaction { index: 0, source, .. } if matches!(**source, Error::WrongSigner { .. })),
+        "{err}"
+    );
+    assert!(watcher.chain.unspent(a).is_some() && watcher.chain.unspent(b).is_some(), "unchanged");
+    // the honest block replays to the operator's root
+    let replayed = watcher.chain.replay_block(1000, &as_sent, &domain).unwrap();
+    assert_eq!(replayed.root(), block.root());
+    assert_eq!(watcher.chain.utxos_of(bob.address()), operator.chain.utxos_of(bob.address()));
+    assert_eq!(
+        watcher.chain.replay_block(1000, &as_sent, &domain).unwrap_err(),
+        Error::UnexpectedBlock { expected: 2000, got: 1000 }
+    );
+}
+
+/// Random payments, honest and not, never create or lose value: after every block the unspent
+/// outputs hold exactly the deposits, per token.
+#[test]
+fn value_is_conserved_under_random_payments() {
+    let operator = Address::repeat_byte(0x09);
+    let domain = SigningDomain::new(1, Address::repeat_byte(0x42));
+    let keys: Vec<PrivateKeySigner> = (0..4).map(|i| dev_signer(i).unwrap()).collect();
+    let tokens = [Address::ZERO, Address::repeat_byte(0x77)];
+    let mut chain = ChainState::new(operator);
+    let mut deposited = [U256::ZERO; 2];
+    let mut seed = 0x706c79u64;
+    let mut rand = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut blknum = 1;
+    let (mut applied, mut refused) = (0, 0);
+    for round in 0..6 {
+        for _ in 0..4 {
+            let k = rand(4) as usize;
+            let t = rand(2) as usize;
+            let amount = eth(1 + rand(100));
+            chain
+                .apply_deposit(&Deposit {
+                    blknum,
+                    owner: keys[k].address(),
+                    token: tokens[t],
+                    amount,
+                })
+                .unwrap();
+            deposited[t] += amount;
+            blknum += 1;
+        }
+        for _ in 0..30 {
+            let k = rand(4) as usize;
+            let owned = chain.utxos_of(keys[k].address());
+            if owned.is_empty() {
+                continue;
+            }
+            let (pos, o) = owned[rand(owned.len() as u64) as usize];
+            let to = keys[rand(4) as usize].address();
+            let cheat = rand(5); // 0: overspend, 1: wrong signer, 2: a spent input, else honest
+            let send = if cheat == 0 { o.amount + eth(1) } else { o.amount - o.amount / eth(10) };
+            let input = if cheat == 2 { UtxoPos::new(blknum - 1, 0, 0).unwrap() } else { pos };
+            let payment = tx(vec![input], vec![Output { owner: to, token: o.token, amount: send }]);
+            let signer = if cheat == 1 { &keys[(k + 1) % 4] } else { &keys[k] };
+            match SignedTx::sign(payment, &[signer], &domain)
+                .and_then(|s| s.verify(&domain))
+                .and_then(|v| chain.apply(&v))
+            {
+                Ok(_) => applied += 1,
+                Err(e) => {
+                    assert!(cheat <= 2, "an honest payment was refused: {e}");
+                    refused += 1;
+                }
+            }
+        }
+        chain.seal_block().unwrap();
+        blknum = (round + 1) * 1000 + 1;
+        for (t, token) in tokens.iter().enumerate() {
+            let mut held = U256::ZERO;
+            for owner in keys.iter().map(PrivateKeySigner::address).chain([operator]) {
+                held += chain
+                    .utxos_of(owner)
+                    .iter()
+                    .filter(|(_, o)| o.token == *token)
+                    .map(|(_, o)| o.amount)
+                    .sum::<U256>();
+            }
+            assert_eq!(held, deposited[t], "token {token} after block {}", (round + 1) * 1000);
+        }
+    }
+    assert!(applied > 50 && refused > 20, "{applied} applied, {refused} refused");
+}

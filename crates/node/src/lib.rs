@@ -8,9 +8,9 @@
 //!   confirmation depth, with reorg handling;
 //! - [`settlement`]: the batcher/settlement loop behind a trait, with one restart
 //!   reconciliation and one batch-due clock;
-//! - [`derive`]: the derivation driver that follows L1 and feeds a family's pure derivation
+//! - [`derive`](mod@derive): the derivation driver that follows L1 and feeds a family's pure derivation
 //!   core;
-//! - around them: the [`Clock`] the pipeline decides by, one [`supervise`] with backoff, and
+//! - around them: the [`Clock`] the pipeline decides by, one [`supervise()`] with backoff, and
 //!   errors whose [`ErrorKind`] (temporary, reset, critical) tells each loop what to do.
 //!
 //! The crate depends on `ply-core` and `ply-l1` only: the families (the optimistic rollup, the

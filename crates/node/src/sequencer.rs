@@ -7,7 +7,7 @@
 //! busy sequencer pays one fsync per group, not per operation. A journal that cannot be
 //! written stops the task: a sequencer that cannot persist must not go on confirming.
 //!
-//! Time comes from a [`Clock`]: the task stamps each group with the clock's second, and a
+//! Time comes from a [`Clock`](crate::Clock): the task stamps each group with the clock's second, and a
 //! timer on the same clock asks the machine to [`tick`](StateMachine::tick) (seal its open
 //! block) every `block_time`. On a [`ManualClock`](crate::ManualClock) a test decides exactly
 //! when blocks seal.

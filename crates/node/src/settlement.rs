@@ -3,7 +3,7 @@
 //! and submits), with one restart reconciliation and one batch-due clock.
 //!
 //! The loop [reconciles](Settlement::reconcile) when it starts, then [steps](Settlement::step)
-//! until an error. Run under [`supervise`](crate::supervise), a failure restarts the loop, and
+//! until an error. Run under [`supervise`](crate::supervise()), a failure restarts the loop, and
 //! the restart reconciles with L1 again: a crash (or a timeout) between an L1 transaction and
 //! its record is always repaired before anything new is posted.
 

@@ -1,5 +1,5 @@
 //! The rules of packed transactions: a transaction of a batch is rebuilt from its packed form
-//! and the accounts it names ([`rebuild`]), or skipped for an [`InvalidTx`] reason.
+//! and the accounts it names (`rebuild`), or skipped for an [`InvalidTx`] reason.
 
 use crate::batch::{BatchTx, Recipient};
 use alloy::primitives::Address;

@@ -214,8 +214,8 @@ pub struct ServiceConfig {
     pub bond: U256,
     /// How often the services poll.
     pub poll: Duration,
-    /// The clock blocks seal and batches fall due by ([`SystemClock`](ply_node::SystemClock)
-    /// in a node; a [`ManualClock`](ply_node::ManualClock) in tests that must decide exactly
+    /// The clock blocks seal and batches fall due by ([`SystemClock`]
+    /// in a node; a [`ManualClock`] in tests that must decide exactly
     /// when a block or a batch closes).
     pub clock: DynClock,
 }

@@ -621,15 +621,28 @@ const FLOOD_GAS_LIMIT: u64 = 600_000;
 const FLOOD_BLOCK_WALL: Duration = Duration::from_millis(1_500);
 /// The blocks the flood fills with deposits.
 const FLOOD_BLOCKS: usize = 2;
-/// The deadline of a queued operation (L1 seconds): what the operator needs for one batch
-/// (a proof, a few seconds of wall time, i.e. a few 12-second blocks of this chain) with a
-/// wide margin, and short enough that without spacing the flood's last deposits would be
-/// overdue long before the operator, 2 priority slots a batch, could reach them.
-const FLOOD_DEADLINE: u64 = 240;
-/// The spacing of deadlines (L1 seconds): the operator's time for one operation, with a wide
-/// margin for a busy CI machine (a batch of 2 takes one proof, a few seconds of wall time,
-/// i.e. a few 12-second blocks of this chain).
-const FLOOD_INTERVAL: u64 = 120;
+
+/// The flood's deadline and spacing (L1 seconds), sized to this machine's operator as a
+/// deployment sizes them to its prover: one batch's time is measured (a proof with the batch
+/// key, plus a block to be mined and a second for the cut and the submission) and turned into
+/// L1 seconds at this chain's pace. The spacing gives each operation the time of a whole
+/// batch (2 priority slots: a margin of 2, doubled again for load that comes and goes); the
+/// deadline is 3 batches, so that without spacing the flood (4 batches of deposits) would be
+/// overdue before the operator could reach its end.
+fn flood_deadlines() -> (u64, u64) {
+    let genesis = ZkState::new(
+        &BATCH_PARAMS,
+        ply_zk::Fr::from(0u64),
+        dev_signer(0).unwrap().address(),
+        key(0).public_key(),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    Rig::empty_batch(&genesis);
+    let batch = started.elapsed() + FLOOD_BLOCK_WALL + Duration::from_secs(1);
+    let batch_l1 = (batch.as_secs_f64() / FLOOD_BLOCK_WALL.as_secs_f64() * 12.0).ceil() as u64;
+    (3 * batch_l1, 2 * batch_l1)
+}
 
 /// Mines a block every [`FLOOD_BLOCK_WALL`], each 12 L1 seconds after its parent.
 fn spawn_miner(node: Node) -> tokio::task::JoinHandle<()> {
@@ -652,6 +665,7 @@ fn spawn_miner(node: Node) -> tokio::task::JoinHandle<()> {
 /// drains.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deposit_flood_at_the_l1s_limit_does_not_force_exit_mode() {
+    let (deadline, interval) = flood_deadlines();
     let dir = tempfile::tempdir().unwrap();
     let contracts = {
         let node = Node::open(ChainConfig::default(), dir.path()).unwrap();
@@ -660,7 +674,7 @@ async fn a_deposit_flood_at_the_l1s_limit_does_not_force_exit_mode() {
             _node: Some(node),
             _anvil: None,
         };
-        deploy_contracts(&l1, Vec::new(), 0, FLOOD_DEADLINE, FLOOD_INTERVAL).await
+        deploy_contracts(&l1, Vec::new(), 0, deadline, interval).await
     };
     let config = ChainConfig {
         block_gas_limit: FLOOD_GAS_LIMIT,
@@ -763,7 +777,8 @@ async fn a_deposit_flood_at_the_l1s_limit_does_not_force_exit_mode() {
     // deadline lies far beyond the time it was queued plus the deadline.
     let last_op = rig.reader.view(ZkRollup::priorityOpCall { id: drained - 1 }).await.unwrap();
     let first_op = rig.reader.view(ZkRollup::priorityOpCall { id: first }).await.unwrap();
-    assert!(last_op.deadline >= first_op.deadline + FLOOD_INTERVAL * (flooded as u64 - 1));
+    assert!(last_op.deadline >= first_op.deadline + interval * (flooded as u64 - 1));
+    assert!(last_op.deadline > first_op.deadline + deadline, "the spacing, not the deadline");
     // Every deposit of the flood burned the fee: the flood cost real money besides gas.
     let burned = rig.reader.view(ZkRollup::feesBurnedCall {}).await.unwrap();
     assert_eq!(burned, U256::from(PRIORITY_FEE) * U256::from(tail));

@@ -16,6 +16,7 @@
 //! - [`store`]: persistence (redb, with an in-memory twin), group commit and recovery.
 //! - [`transport`] and [`node`]: the node over TCP: peers authenticated by their Ethereum keys,
 //!   the state machine on its own thread with group commit, resending after a reconnect.
+//! - [`watchtower`]: answers a partner's stale close for an offline client.
 
 pub mod channel;
 pub mod eip712;
@@ -28,6 +29,7 @@ pub mod node;
 pub mod routing;
 pub mod store;
 pub mod transport;
+pub mod watchtower;
 pub mod wire;
 
 pub use error::{ChannelError, ErrorKind, Result};

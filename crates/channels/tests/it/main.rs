@@ -9,4 +9,5 @@ mod node;
 mod payments;
 mod routing;
 mod store;
+mod watchtower;
 mod wire;

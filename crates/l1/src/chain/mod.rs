@@ -570,9 +570,35 @@ impl Chain {
     /// Mines a block; returns the hashes of pooled transactions the EVM refused (they are
     /// dropped from the pool) with the reason.
     fn mine_with_rejections(&mut self, timestamp: Option<u64>, allow_empty: bool) -> Result<()> {
+        let candidates = self.pool.executable(|a| self.account_nonce(a));
+        self.mine_candidates(timestamp, candidates, allow_empty)
+    }
+
+    /// Executes exactly `transactions`, in this order, in a new block at `timestamp` (at least
+    /// the parent's), and appends the block, even an empty one. This is how a chain whose
+    /// transaction order is decided elsewhere (the sidechain's consensus, `ply-sidechain`) reuses
+    /// this executor: every node that executes the same list on the same state gets the same
+    /// block, state root and receipts. A transaction the EVM refuses (bad nonce, no funds, over
+    /// the block's gas) is left out of the block, as are the later transactions of its sender;
+    /// [`Chain::rejection`] says why. The pool is not read; transactions of the list that were
+    /// pooled leave it when included.
+    pub fn execute_block(
+        &mut self,
+        transactions: Vec<PooledTx>,
+        timestamp: u64,
+    ) -> Result<Arc<MinedBlock>> {
+        self.mine_candidates(Some(timestamp), transactions, true)?;
+        Ok(self.head().clone())
+    }
+
+    fn mine_candidates(
+        &mut self,
+        timestamp: Option<u64>,
+        candidates: Vec<PooledTx>,
+        allow_empty: bool,
+    ) -> Result<()> {
         let next_timestamp = self.next_timestamp;
         let block_env = self.next_block_env(timestamp);
-        let candidates = self.pool.executable(|a| self.account_nonce(a));
         let cfg = self.cfg_env();
         let gas_limit = self.config.block_gas_limit;
 

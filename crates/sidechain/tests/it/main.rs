@@ -1,0 +1,3 @@
+//! Integration tests of `ply-sidechain`.
+
+mod fixtures;

@@ -3,6 +3,7 @@
 
 use clap::{Args, Subcommand};
 
+mod channels;
 mod l1;
 mod rollup;
 mod zk;
@@ -16,6 +17,8 @@ pub(crate) struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 enum BenchTarget {
+    /// State channels: L1 gas of the channel lifecycle and the break-even against L1 payments.
+    Channels(channels::ChannelsBenchArgs),
     /// Native ETH transfers on the embedded L1 (in-process and JSON-RPC) and on anvil.
     L1(l1::L1BenchArgs),
     /// The optimistic rollup: sequencer throughput and latency, L1 bytes and gas per transfer.
@@ -35,6 +38,7 @@ pub(crate) async fn l1_tx_bytes(
 
 pub(crate) async fn run(args: BenchArgs) -> eyre::Result<()> {
     match args.target {
+        BenchTarget::Channels(a) => channels::run(a).await,
         BenchTarget::L1(a) => l1::run(a).await,
         BenchTarget::Rollup(a) => rollup::run(a).await,
         BenchTarget::Zk(a) => zk::run(a).await,

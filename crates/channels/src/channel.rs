@@ -326,16 +326,11 @@ impl ChannelState {
                 }
                 (previous.checked_add(amount), self.partner.locks.clone())
             }
-            ProofUpdate::Locked(lock) => {
-                if lock.expiration <= block {
-                    return Err(ChannelError::ExpirationTooSoon {
-                        expiration: lock.expiration,
-                        block,
-                        margin: 1,
-                    });
-                }
-                (Some(previous), self.partner.locks.with(lock)?)
-            }
+            // A lock that arrives expired (a delayed resend) is still a valid state of the
+            // sender's own money: accepting it costs us nothing and keeps the nonces in step
+            // (refusing it would stall the channel for good). The manager does not act on it
+            // (no forwarding, no secret request) and the sender removes it with LockExpired.
+            ProofUpdate::Locked(lock) => (Some(previous), self.partner.locks.with(lock)?),
             ProofUpdate::Unlock(secret) => {
                 let (locks, lock) = self.partner.locks.without(&secrethash(&secret))?;
                 (previous.checked_add(lock.amount), locks)

@@ -861,6 +861,11 @@ impl ChannelManager {
                 self.ack(&mut batch, from, m.message_id, true)?;
             }
             Message::RefundTransfer(m) => self.receive_refund(&mut batch, from, m)?,
+            Message::SecretRequest(m) if !self.payments.contains_key(&m.secrethash) => {
+                // The payment ended (completed or expired): nothing to reveal; acknowledge so
+                // that the target stops asking.
+                self.ack(&mut batch, from, m.message_id, false)?;
+            }
             Message::SecretRequest(m) => {
                 let p = self
                     .payments
@@ -943,7 +948,15 @@ impl ChannelManager {
             return Err(ChannelError::WrongSender { from, expected: channel.identity.partner });
         }
         let received =
-            channel.receive(update, proof, block, |h| registered.get(h).map(|(_, at)| *at))?;
+            match channel.receive(update, proof, block, |h| registered.get(h).map(|(_, at)| *at)) {
+                // A correctly signed proof older than the partner's latest (the channel checks
+                // the signature before the nonce) is a resend of one we applied, whose ack was
+                // lost: acknowledge it again, or the partner would resend it forever.
+                Err(ChannelError::WrongNonce { expected, got }) if got < expected => {
+                    Received::Duplicate
+                }
+                other => other?,
+            };
         if received == Received::Applied {
             batch.channels.insert(channel.id());
         }

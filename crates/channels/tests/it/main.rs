@@ -2,6 +2,7 @@
 
 mod channel;
 mod common;
+mod consistency;
 mod fixtures;
 mod l1;
 mod net;

@@ -247,7 +247,7 @@ impl ValidatorSet {
     /// canonical, by members, strictly ascending, more than 2/3 of the weight and at least the
     /// threshold. Returns the signed weight.
     pub fn verify(&self, digest: &B256, signatures: &[u8]) -> Result<u128> {
-        if signatures.is_empty() || signatures.len() % 65 != 0 {
+        if signatures.is_empty() || !signatures.len().is_multiple_of(65) {
             return Err(Error::MalformedSignatures { length: signatures.len() });
         }
         let mut previous = Address::ZERO;

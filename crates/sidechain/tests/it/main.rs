@@ -1,3 +1,4 @@
 //! Integration tests of `ply-sidechain`.
 
+mod chain;
 mod fixtures;

@@ -14,7 +14,10 @@
 //! Every value here matches the contracts byte for byte; `tests/fixtures/plasma_v1.json`, written
 //! from a forge test, pins them. Formats and rules: `docs/plasma.md`.
 //!
-//! The crate does no I/O: no clock, no disk, no network, no threads. Validation is split as in
+//! [`l1`] is the one I/O module: typed calls to the contracts on an L1 (deploy, deposit, submit
+//! a block root, start, challenge and process exits) for the operator, users and watchers.
+//!
+//! The core does no I/O: no clock, no disk, no network, no threads. Validation is split as in
 //! `ply-ledger`: [`SignedTx::verify`] recovers the signers (the costly, stateless half, to run
 //! in parallel), [`ChainState::apply`] checks them against the state in order.
 //!
@@ -47,6 +50,7 @@
 
 pub mod error;
 pub mod exit;
+pub mod l1;
 pub mod merkle;
 pub mod state;
 pub mod tx;

@@ -4,7 +4,8 @@
 //! the same chain, with the number of payments after which a channel is cheaper than paying
 //! on L1.
 //!
-//! Not yet here: off-chain payments per second and latency over the TCP nodes (issue 13).
+//! Off-chain: direct payments per second and their latency between two TCP nodes with redb
+//! stores. Not yet here: the same over three hops.
 
 use alloy::{
     primitives::{Address, B256, U256},
@@ -34,6 +35,132 @@ pub(crate) struct ChannelsBenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Direct payments sent over one channel between two nodes.
+    #[arg(long, default_value_t = 20_000)]
+    payments: usize,
+}
+
+/// Two nodes on dev accounts 1 and 2 over loopback TCP, each with its redb store, one funded
+/// channel; A pays B `n` times 1 wei. A payment's latency runs from A's `pay_direct` call to
+/// B's `PaymentReceived` (A's state durable before sending, B's durable before it reports).
+async fn direct_payments(n: usize) -> eyre::Result<serde_json::Value> {
+    use ply_channels::{
+        channel::channel_id,
+        manager::{ChannelManager, Event, NodeConfig},
+        node::{L1Input, NodeSettings, start},
+        routing::{ChannelGraph, FeeSchedule},
+        store::{RedbStore, Store},
+    };
+    use std::{collections::BTreeMap, time::Instant};
+    let domain = ChannelDomain::new(DEV_CHAIN_ID, Address::repeat_byte(0x77));
+    let config = NodeConfig {
+        domain: domain.clone(),
+        reveal_timeout: 10,
+        fees: FeeSchedule::default(),
+        max_lock_timeout: 200,
+    };
+    let keys = [dev_signer(1)?, dev_signer(2)?];
+    let addrs = [keys[0].address(), keys[1].address()];
+    let dirs = [tempfile::tempdir()?, tempfile::tempdir()?];
+    // The lower address dials: start the higher first.
+    let order: Vec<usize> = if addrs[0] < addrs[1] { vec![1, 0] } else { vec![0, 1] };
+    let mut listening = BTreeMap::new();
+    let mut nodes: Vec<Option<ply_channels::node::NodeHandle>> = vec![None, None];
+    for i in order {
+        let store = RedbStore::open(dirs[i].path())?;
+        let manager = ChannelManager::restore(config.clone(), keys[i].clone(), store.load()?);
+        let handle = start(
+            manager,
+            Box::new(store),
+            ChannelGraph::new(domain.clone(), 10),
+            NodeSettings { listen: "127.0.0.1:0".parse()?, peers: listening.clone() },
+        )
+        .await?;
+        listening.insert(addrs[i], handle.local_addr());
+        nodes[i] = Some(handle);
+    }
+    let a = nodes[0].take().ok_or_else(|| eyre::eyre!("node A"))?;
+    let b = nodes[1].take().ok_or_else(|| eyre::eyre!("node B"))?;
+    let id = channel_id(addrs[0], addrs[1], Address::ZERO);
+    for node in [&a, &b] {
+        node.l1(L1Input::ChannelOpened {
+            channel_id: id,
+            generation: 1,
+            participant1: addrs[0].min(addrs[1]),
+            participant2: addrs[0].max(addrs[1]),
+            token: Address::ZERO,
+            settle_timeout: 500,
+        })?;
+        node.l1(L1Input::Deposit {
+            channel_id: id,
+            participant: addrs[0],
+            total: U256::from(u64::MAX),
+        })?;
+        node.l1(L1Input::Block(100))?;
+    }
+    let mut events = b.subscribe();
+    let receiver = tokio::spawn(async move {
+        let mut got: BTreeMap<u64, Instant> = BTreeMap::new();
+        while got.len() < n {
+            match events.recv().await {
+                Ok(Event::PaymentReceived { payment_id, .. }) => {
+                    got.insert(payment_id, Instant::now());
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+        got
+    });
+    // Payments in flight at once (each call returns once its state is durable; the node's
+    // state thread commits what queued meanwhile in one fsync).
+    const WINDOW: usize = 64;
+    let a = std::sync::Arc::new(a);
+    let began = Instant::now();
+    let mut sent = BTreeMap::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        if i >= WINDOW
+            && let Some(done) = tasks.join_next().await
+        {
+            let (payment, start) = done??;
+            sent.insert(payment, start);
+        }
+        let a = a.clone();
+        let to = addrs[1];
+        tasks.spawn(async move {
+            let start = Instant::now();
+            a.pay_direct(to, U256::from(1u64)).await.map(|p| (p, start))
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (payment, start) = done??;
+        sent.insert(payment, start);
+    }
+    let got = tokio::time::timeout(std::time::Duration::from_secs(120), receiver)
+        .await
+        .wrap_err("B did not receive every payment within 120 s")??;
+    let elapsed = got.values().max().map_or(began.elapsed(), |t| t.duration_since(began));
+    let mut lat: Vec<f64> = sent
+        .iter()
+        .filter_map(|(id, s)| got.get(id).map(|r| r.duration_since(*s).as_secs_f64() * 1e3))
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let pct = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1))).copied()
+    };
+    if let Ok(a) = std::sync::Arc::try_unwrap(a) {
+        a.stop().await;
+    }
+    b.stop().await;
+    Ok(json!({
+        "payments": n,
+        "received": got.len(),
+        "payments_per_s": got.len() as f64 / elapsed.as_secs_f64(),
+        "latency_ms_p50": pct(0.50),
+        "latency_ms_p99": pct(0.99),
+        "durable": "redb, one commit before each send (group commit)",
+    }))
 }
 
 fn gas(r: &TransactionReceipt) -> u64 {
@@ -75,7 +202,7 @@ fn locks(head: u64, tag: u8, n: usize) -> eyre::Result<(PendingLocks, Vec<B256>)
     let mut locks = PendingLocks::default();
     let mut secrets = Vec::new();
     for i in 0..n {
-        let secret = B256::from(U256::from(u64::from(tag) << 32 | i as u64 + 1));
+        let secret = B256::from(U256::from((u64::from(tag) << 32) | (i as u64 + 1)));
         locks = locks.with(Lock {
             amount: U256::from(1_000u64 + i as u64),
             expiration: head + 200,
@@ -105,6 +232,8 @@ pub(crate) async fn run(args: ChannelsBenchArgs) -> eyre::Result<()> {
     let carol = party(&client, contracts, 3)?;
     let deposit = U256::from(10u64).pow(U256::from(18));
 
+    eprintln!("{} direct payments over loopback between two nodes...", args.payments);
+    let direct = direct_payments(args.payments).await?;
     eprintln!("open, deposit, cooperative close...");
     let opened = alice.l1.open_channel(carol.l1.address(), Address::ZERO, 10).await?;
     let id = opened.channel_id;
@@ -193,7 +322,9 @@ pub(crate) async fn run(args: ChannelsBenchArgs) -> eyre::Result<()> {
             "cooperative": break_even_coop,
             "disputed": break_even_dispute,
         },
-        "off_chain_payments": null,
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "direct_one_channel": direct,
+        "three_hops": null,
     });
     if args.json {
         println!("{}", serde_json::to_string(&out)?);
@@ -206,6 +337,7 @@ pub(crate) async fn run(args: ChannelsBenchArgs) -> eyre::Result<()> {
             "a channel beats L1 transfers after {break_even_coop} payments (cooperative close), \
              {break_even_dispute} (close + update + settle)"
         );
+        println!("direct payments, one channel: {}", out["direct_one_channel"]);
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! on L1.
 //!
 //! Off-chain: direct payments per second and their latency between two TCP nodes with redb
-//! stores. Not yet here: the same over three hops.
+//! stores, and mediated payments over three hops (A-B-C-D).
 
 use alloy::{
     primitives::{Address, B256, U256},
@@ -38,20 +38,26 @@ pub(crate) struct ChannelsBenchArgs {
     /// Direct payments sent over one channel between two nodes.
     #[arg(long, default_value_t = 20_000)]
     payments: usize,
+    /// Mediated payments sent over three hops.
+    #[arg(long, default_value_t = 2_000)]
+    hop_payments: usize,
 }
 
-/// Two nodes on dev accounts 1 and 2 over loopback TCP, each with its redb store, one funded
-/// channel; A pays B `n` times 1 wei. A payment's latency runs from A's `pay_direct` call to
-/// B's `PaymentReceived` (A's state durable before sending, B's durable before it reports).
-async fn direct_payments(n: usize) -> eyre::Result<serde_json::Value> {
+/// `k` nodes on dev accounts 1..=k over loopback TCP in a line, each with its redb store, a
+/// channel between neighbours funded on both sides, every node told every channel and every
+/// forwarding announcement.
+async fn line(
+    k: usize,
+) -> eyre::Result<(Vec<Arc<ply_channels::node::NodeHandle>>, Vec<Address>, Vec<tempfile::TempDir>)>
+{
     use ply_channels::{
         channel::channel_id,
-        manager::{ChannelManager, Event, NodeConfig},
+        manager::{ChannelManager, NodeConfig},
         node::{L1Input, NodeSettings, start},
-        routing::{ChannelGraph, FeeSchedule},
+        routing::{ChannelGraph, ChannelUpdateData, FeeSchedule},
         store::{RedbStore, Store},
     };
-    use std::{collections::BTreeMap, time::Instant};
+    use std::collections::BTreeMap;
     let domain = ChannelDomain::new(DEV_CHAIN_ID, Address::repeat_byte(0x77));
     let config = NodeConfig {
         domain: domain.clone(),
@@ -59,13 +65,15 @@ async fn direct_payments(n: usize) -> eyre::Result<serde_json::Value> {
         fees: FeeSchedule::default(),
         max_lock_timeout: 200,
     };
-    let keys = [dev_signer(1)?, dev_signer(2)?];
-    let addrs = [keys[0].address(), keys[1].address()];
-    let dirs = [tempfile::tempdir()?, tempfile::tempdir()?];
-    // The lower address dials: start the higher first.
-    let order: Vec<usize> = if addrs[0] < addrs[1] { vec![1, 0] } else { vec![0, 1] };
+    let keys: Vec<PrivateKeySigner> = (1..=k).map(dev_signer).collect::<Result<_, _>>()?;
+    let addrs: Vec<Address> = keys.iter().map(|k| k.address()).collect();
+    let dirs: Vec<tempfile::TempDir> =
+        (0..k).map(|_| tempfile::tempdir()).collect::<Result<_, _>>()?;
+    // The lower address dials: start from the highest.
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(addrs[i]));
     let mut listening = BTreeMap::new();
-    let mut nodes: Vec<Option<ply_channels::node::NodeHandle>> = vec![None, None];
+    let mut nodes: Vec<Option<Arc<ply_channels::node::NodeHandle>>> = vec![None; k];
     for i in order {
         let store = RedbStore::open(dirs[i].path())?;
         let manager = ChannelManager::restore(config.clone(), keys[i].clone(), store.load()?);
@@ -77,34 +85,68 @@ async fn direct_payments(n: usize) -> eyre::Result<serde_json::Value> {
         )
         .await?;
         listening.insert(addrs[i], handle.local_addr());
-        nodes[i] = Some(handle);
+        nodes[i] = Some(Arc::new(handle));
     }
-    let a = nodes[0].take().ok_or_else(|| eyre::eyre!("node A"))?;
-    let b = nodes[1].take().ok_or_else(|| eyre::eyre!("node B"))?;
-    let id = channel_id(addrs[0], addrs[1], Address::ZERO);
-    for node in [&a, &b] {
-        node.l1(L1Input::ChannelOpened {
-            channel_id: id,
-            generation: 1,
-            participant1: addrs[0].min(addrs[1]),
-            participant2: addrs[0].max(addrs[1]),
-            token: Address::ZERO,
-            settle_timeout: 500,
-        })?;
-        node.l1(L1Input::Deposit {
-            channel_id: id,
-            participant: addrs[0],
-            total: U256::from(u64::MAX),
-        })?;
+    let nodes: Vec<_> = nodes.into_iter().flatten().collect();
+    let funds = U256::from(u64::MAX);
+    for node in &nodes {
+        for i in 0..k - 1 {
+            let (p, q) = (addrs[i], addrs[i + 1]);
+            let id = channel_id(p, q, Address::ZERO);
+            node.l1(L1Input::ChannelOpened {
+                channel_id: id,
+                generation: 1,
+                participant1: p.min(q),
+                participant2: p.max(q),
+                token: Address::ZERO,
+                settle_timeout: 500,
+            })?;
+            for participant in [p, q] {
+                node.l1(L1Input::Deposit { channel_id: id, participant, total: funds })?;
+            }
+        }
         node.l1(L1Input::Block(100))?;
     }
-    let mut events = b.subscribe();
+    for i in 0..k - 1 {
+        let announce = ChannelUpdateData {
+            channel_id: channel_id(addrs[i], addrs[i + 1], Address::ZERO),
+            generation: 1,
+            node: addrs[i],
+            partner: addrs[i + 1],
+            capacity: funds,
+            fees: FeeSchedule::default(),
+            reveal_timeout: 10,
+            sequence: 1,
+        }
+        .sign(&domain, &keys[i])?;
+        for node in &nodes {
+            node.graph_update(announce.clone())?;
+        }
+    }
+    Ok((nodes, addrs, dirs))
+}
+
+/// Payments from the first node of a line of `k` to the last, `window` in flight: direct
+/// (`k` = 2) or mediated. A payment's latency runs from the initiator's call to the target's
+/// `PaymentReceived`; every node persists each state before it sends it.
+async fn payments(k: usize, n: usize, window: usize) -> eyre::Result<serde_json::Value> {
+    use ply_channels::manager::Event;
+    use std::{collections::BTreeMap, time::Instant};
+    let (nodes, addrs, _dirs) = line(k).await?;
+    let (first, last) = (nodes[0].clone(), nodes[k - 1].clone());
+    let target = addrs[k - 1];
+    let mut events = last.subscribe();
+    // At most `window` payments between the call and their receipt (a mediated payment holds
+    // a lock in every channel of its route until then; a channel holds at most 160).
+    let slots = Arc::new(tokio::sync::Semaphore::new(window));
+    let released = slots.clone();
     let receiver = tokio::spawn(async move {
         let mut got: BTreeMap<u64, Instant> = BTreeMap::new();
         while got.len() < n {
             match events.recv().await {
                 Ok(Event::PaymentReceived { payment_id, .. }) => {
                     got.insert(payment_id, Instant::now());
+                    released.add_permits(1);
                 }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(_) => break,
@@ -112,25 +154,26 @@ async fn direct_payments(n: usize) -> eyre::Result<serde_json::Value> {
         }
         got
     });
-    // Payments in flight at once (each call returns once its state is durable; the node's
-    // state thread commits what queued meanwhile in one fsync).
-    const WINDOW: usize = 64;
-    let a = std::sync::Arc::new(a);
+    // Each call returns once its state is durable; the node's state thread commits what
+    // queued meanwhile in one fsync (group commit).
     let began = Instant::now();
     let mut sent = BTreeMap::new();
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..n {
-        if i >= WINDOW
-            && let Some(done) = tasks.join_next().await
-        {
+    for _ in 0..n {
+        slots.acquire().await?.forget();
+        while let Some(done) = tasks.try_join_next() {
             let (payment, start) = done??;
             sent.insert(payment, start);
         }
-        let a = a.clone();
-        let to = addrs[1];
+        let node = first.clone();
         tasks.spawn(async move {
             let start = Instant::now();
-            a.pay_direct(to, U256::from(1u64)).await.map(|p| (p, start))
+            let paid = if k == 2 {
+                node.pay_direct(target, U256::from(1u64)).await
+            } else {
+                node.pay(target, U256::from(1u64)).await
+            };
+            paid.map(|p| (p, start))
         });
     }
     while let Some(done) = tasks.join_next().await {
@@ -139,7 +182,7 @@ async fn direct_payments(n: usize) -> eyre::Result<serde_json::Value> {
     }
     let got = tokio::time::timeout(std::time::Duration::from_secs(120), receiver)
         .await
-        .wrap_err("B did not receive every payment within 120 s")??;
+        .wrap_err("the target did not receive every payment within 120 s")??;
     let elapsed = got.values().max().map_or(began.elapsed(), |t| t.duration_since(began));
     let mut lat: Vec<f64> = sent
         .iter()
@@ -149,17 +192,20 @@ async fn direct_payments(n: usize) -> eyre::Result<serde_json::Value> {
     let pct = |q: f64| {
         lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1))).copied()
     };
-    if let Ok(a) = std::sync::Arc::try_unwrap(a) {
-        a.stop().await;
+    drop((first, last));
+    for node in nodes {
+        if let Ok(node) = Arc::try_unwrap(node) {
+            node.stop().await;
+        }
     }
-    b.stop().await;
     Ok(json!({
+        "hops": k - 1,
         "payments": n,
+        "in_flight": window,
         "received": got.len(),
         "payments_per_s": got.len() as f64 / elapsed.as_secs_f64(),
         "latency_ms_p50": pct(0.50),
         "latency_ms_p99": pct(0.99),
-        "durable": "redb, one commit before each send (group commit)",
     }))
 }
 
@@ -233,7 +279,9 @@ pub(crate) async fn run(args: ChannelsBenchArgs) -> eyre::Result<()> {
     let deposit = U256::from(10u64).pow(U256::from(18));
 
     eprintln!("{} direct payments over loopback between two nodes...", args.payments);
-    let direct = direct_payments(args.payments).await?;
+    let direct = payments(2, args.payments, 64).await?;
+    eprintln!("{} payments over three hops (A-B-C-D)...", args.hop_payments);
+    let hops = payments(4, args.hop_payments, 16).await?;
     eprintln!("open, deposit, cooperative close...");
     let opened = alice.l1.open_channel(carol.l1.address(), Address::ZERO, 10).await?;
     let id = opened.channel_id;
@@ -324,7 +372,7 @@ pub(crate) async fn run(args: ChannelsBenchArgs) -> eyre::Result<()> {
         },
         "build": if cfg!(debug_assertions) { "debug" } else { "release" },
         "direct_one_channel": direct,
-        "three_hops": null,
+        "three_hops": hops,
     });
     if args.json {
         println!("{}", serde_json::to_string(&out)?);
@@ -338,6 +386,7 @@ pub(crate) async fn run(args: ChannelsBenchArgs) -> eyre::Result<()> {
              {break_even_dispute} (close + update + settle)"
         );
         println!("direct payments, one channel: {}", out["direct_one_channel"]);
+        println!("payments over three hops: {}", out["three_hops"]);
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! Results go to stdout; logs (tracing) go to stderr.
 
 mod bench;
+mod channel;
 mod devnet;
 mod l1;
 mod rollup;
@@ -31,6 +32,8 @@ enum Command {
     Zk(zk::ZkArgs),
     /// A member of a validium's data availability committee.
     Dac(zk::DacArgs),
+    /// State channels: the watchtower.
+    Channel(channel::ChannelArgs),
     /// Run a benchmark and print its figures.
     Bench(bench::BenchArgs),
 }
@@ -39,7 +42,7 @@ impl Command {
     /// Whether the command runs until stopped, serving others (as opposed to one that prints
     /// its answer and exits).
     fn is_server(&self) -> bool {
-        matches!(self, Command::L1(_) | Command::Devnet(_) | Command::Dac(_))
+        matches!(self, Command::L1(_) | Command::Devnet(_) | Command::Dac(_) | Command::Channel(_))
     }
 }
 
@@ -83,6 +86,7 @@ fn run() -> eyre::Result<()> {
             Command::L1(args) => l1::run(args).await,
             Command::Devnet(args) => devnet::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Channel(args) => channel::run(args).await,
             Command::Rollup(args) => rollup::run(args).await,
             Command::Zk(args) => zk::run(args).await,
             Command::Dac(args) => zk::run_dac(args).await,

@@ -60,25 +60,5 @@ impl From<ply_node::Error> for Error {
     }
 }
 
-macro_rules! storage_error_from {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self {
-                Self::Storage(e.to_string())
-            }
-        }
-    )*};
-}
-storage_error_from!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError,
-    redb::SetDurabilityError,
-    serde_json::Error
-);
-
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
